@@ -1,0 +1,1 @@
+"""Failure scenarios: a topology, a fault, an expectation."""

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One idempotent set-up for the testbed: system packages and the Python environment.
+# Called by the README commands, the Vagrantfile and .ci/run alike.
+# Usage: scripts/setup.sh            (as root; safe to run again)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${TESTBED_VENV:-$here/.venv}"
+stamp="$venv/.setup-done"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: must run as root (network namespaces, FRR and strongSwan need it): try 'sudo $0'." >&2
+    exit 1
+fi
+
+packages=(
+    mininet frr frr-pythontools strongswan-charon strongswan-swanctl
+    libcharon-extra-plugins libstrongswan-standard-plugins
+    nftables iproute2 iputils-ping tcpdump procps python3 python3-venv python3-pip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # --no-install-recommends keeps openvswitch and friends out; we use plain namespaces.
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The distribution's daemons must not run on the host: the testbed starts its own per node.
+# Packages may start them on install where an init system exists; we never touch systemd here,
+# only make sure the default instances are not enabled on a Vagrant/Ubuntu host.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for unit in frr strongswan strongswan-starter openvswitch-switch; do
+        systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+fi
+
+# Python: a venv from the system interpreter, seeing the distribution's mininet package.
+if [ ! -x "$venv/bin/python" ]; then
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+fi
+req_hash="$(cat "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$req_hash" ]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
+    echo "$req_hash" > "$stamp"
+fi
+echo "setup: ready ($venv)"

@@ -1,0 +1,1 @@
+"""testbed: emulate Azure hybrid connectivity with real FRR and strongSwan, break it, measure it."""

@@ -1,0 +1,43 @@
+"""Remove what a killed run left: processes in its namespaces, FRR instances, its run directory.
+
+Everything is found from the run's state file and FRR instance markers; only processes inside
+the run's own namespaces, or verified FRR daemons of its instances, are stopped, by pid.
+"""
+from __future__ import annotations
+
+import shutil
+
+from testbed import frr, state
+from testbed.procs import cmdline, pids_in_netns, stop
+
+
+def clean_run(run: str) -> list[str]:
+    """Clean one run; returns a line per thing removed."""
+    done = []
+    st = state.read(run) or {}
+    owner = st.get("owner_pid")
+    if owner and "testbed" in cmdline(owner):
+        stop([owner], timeout=10.0)  # a live owner cleans up after itself on SIGTERM
+        done.append(f"stopped testbed process {owner}")
+    inodes = set(st.get("netns_inodes", []))
+    for d in frr.leftover_instances(run):
+        frr.reap_instance(d)
+        done.append(f"stopped FRR instance {d.name}")
+    left = pids_in_netns(inodes) if inodes else []
+    if left:
+        stop(left)
+        done.append(f"stopped {len(left)} process(es) in the run's namespaces")
+    d = state.run_dir(run)
+    if d.exists():
+        shutil.rmtree(d, ignore_errors=True)
+        done.append(f"removed {d}")
+    return done
+
+
+def clean_all() -> list[str]:
+    runs = set(state.runs())
+    runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
+    done = []
+    for run in sorted(runs):
+        done += clean_run(run)
+    return done

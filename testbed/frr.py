@@ -1,0 +1,123 @@
+"""FRR per router node: its own config and run directory, daemons as the ``frr`` user, vtysh JSON.
+
+Each router gets an FRR *instance* (``-N run-node``): sockets and pid files under
+``/var/run/frr/<instance>/``; the config lives in the run directory. Daemons are stopped by
+their pid files, never by name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from testbed.errors import TestbedError
+from testbed.procs import read_pidfile, stop
+
+FRR_BIN = Path("/usr/lib/frr")
+FRR_RUN = Path("/var/run/frr")
+MARKER = "testbed-run"  # file in an instance directory naming the run that owns it
+
+
+def instance_name(run: str, node: str) -> str:
+    return f"{run}-{node}"
+
+
+def dry_run(conf: Path) -> None:
+    """FRR's own parser checks a config before anything starts (``vtysh --dryrun``)."""
+    res = subprocess.run(["vtysh", "--dryrun", "-f", str(conf)], capture_output=True, text=True)
+    if res.returncode != 0:
+        detail = " ".join((res.stdout + res.stderr).split())[:300]
+        raise TestbedError(f"FRR config {conf} does not parse ({detail}): fix that line and try again.")
+
+
+class FrrRouter:
+    """The FRR daemons of one router node."""
+
+    def __init__(self, node: Any, run: str, conf: Path, daemons: tuple[str, ...]) -> None:
+        self.node = node  # a mininet Node: .cmd() runs inside its namespaces
+        self.run = run
+        self.conf = conf
+        self.daemons = daemons
+        self.instance = instance_name(run, node.name)
+        self.rundir = FRR_RUN / self.instance
+
+    def start(self) -> None:
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        (self.rundir / MARKER).write_text(self.run + "\n")
+        shutil.chown(self.rundir, "frr", "frr")
+        shutil.chown(self.conf, "frr", "frr")
+        shutil.chown(self.conf.parent, "frr", "frr")
+        cmds = []
+        for d in self.daemons:
+            cmds.append(f"{FRR_BIN / d} -d -N {self.instance} -u frr -g frr -f {self.conf}"
+                        f" -i {self.rundir / (d + '.pid')} >/dev/null 2>&1")
+            if d == "zebra":
+                # The other daemons connect to zebra: start it first and wait for its socket.
+                cmds.append(f"for i in $(seq 100); do [ -S {self.rundir}/zserv.api ] && break; sleep 0.02; done")
+        self.node.cmd("; ".join(cmds))
+        missing = [d for d in self.daemons if read_pidfile(self.rundir / f"{d}.pid") is None]
+        if missing:
+            raise TestbedError(
+                f"FRR {', '.join(missing)} did not start on {self.node.name}: see {self.conf.parent}/frr.log."
+            )
+
+    def pids(self) -> list[int]:
+        return [p for d in self.daemons if (p := read_pidfile(self.rundir / f"{d}.pid"))]
+
+    def stop(self) -> None:
+        stop(self.pids())
+        shutil.rmtree(self.rundir, ignore_errors=True)
+
+    def vtysh(self, *commands: str, timeout: float = 10.0) -> str:
+        return vtysh(self.instance, *commands, timeout=timeout)
+
+    def json(self, command: str) -> Any:
+        return vtysh_json(self.instance, command)
+
+
+def vtysh(instance: str, *commands: str, timeout: float = 10.0) -> str:
+    args = ["vtysh", "-N", instance]
+    for c in commands:
+        args += ["-c", c]
+    try:
+        res = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise TestbedError(f"vtysh on {instance} did not answer within {timeout:.0f} s: is the node up?") from e
+    return res.stdout
+
+
+def vtysh_json(instance: str, command: str) -> Any:
+    out = vtysh(instance, command)
+    try:
+        return json.loads(out) if out.strip() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def leftover_instances(run: str | None = None) -> list[Path]:
+    """Instance directories a run left (all testbed runs when ``run`` is None)."""
+    found = []
+    if FRR_RUN.is_dir():
+        for d in FRR_RUN.iterdir():
+            marker = d / MARKER
+            if marker.is_file() and (run is None or marker.read_text().strip() == run):
+                found.append(d)
+    return found
+
+
+def is_frr_daemon(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/exe").startswith(str(FRR_BIN))
+    except OSError:
+        return False
+
+
+def reap_instance(d: Path) -> None:
+    """Stop the daemons of a leftover instance directory (verified to be FRR) and remove it."""
+    pids = [p for f in d.glob("*.pid") if (p := read_pidfile(f)) and is_frr_daemon(p)]
+    stop(pids)
+    shutil.rmtree(d, ignore_errors=True)

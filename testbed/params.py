@@ -1,0 +1,238 @@
+"""Parameters: every Azure number with Azure's value as the default, overridable and validated.
+
+Keys are dotted (``bfd.interval_ms``). Values come, in order, from the defaults below, an
+optional params file (TOML or JSON, nested tables or dotted keys) and ``--set K=V``. An unknown
+key is an error: a typo must never silently fall back to a default.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from testbed.errors import TestbedError
+
+# ASNs a customer may not use on ExpressRoute (azure-facts: "reserved ASNs": 65515-65520, 8074,
+# 8075, 12076).
+RESERVED_ASNS = frozenset({8074, 8075, 12076, *range(65515, 65521)})
+
+
+@dataclass(frozen=True)
+class Param:
+    default: Any
+    help: str
+
+
+# fmt: off
+DEFAULTS: dict[str, Param] = {
+    # --- on-premises network (the customer's side) ---
+    "onprem.asn":            Param(65020, "on-prem AS number (must not be an Azure-reserved ASN)"),
+    "onprem.prefix":         Param("10.20.0.0/16", "on-prem address space advertised to Azure"),
+    "onprem.lan":            Param("10.20.1.0/24", "on-prem LAN of host h1 (inside onprem.prefix)"),
+    "onprem.links":          Param("10.20.255.0/24", "pool for on-prem router-to-router /30 links"),
+    "onprem.keepalive_s":    Param(60, "BGP keepalive the CEs configure toward the MSEEs"),
+    "onprem.hold_s":         Param(180, "BGP hold time the CEs configure toward the MSEEs"),
+    "onprem.bfd":            Param(True, "CEs run BFD toward the MSEEs"),
+    # --- ExpressRoute private peering ---
+    # azure-facts: "a /29 split in two /30s; first /30 = primary, second = secondary;
+    # customer .1, Microsoft .2" (example 192.168.100.128/29).
+    "er.peering_subnet":     Param("192.168.100.128/29", "ER private-peering /29 (primary /30, secondary /30)"),
+    # azure-facts: Microsoft ASN 12076.
+    "msee.asn":              Param(12076, "Microsoft edge (MSEE) AS number"),
+    # azure-facts: "BGP timers on MSEE: keepalive 60 s, hold 180 s".
+    "msee.keepalive_s":      Param(60, "MSEE BGP keepalive (s)"),
+    "msee.hold_s":           Param(180, "MSEE BGP hold time (s)"),
+    # azure-facts: "customer may set lower ... minimum keepalive 3 s / hold 10 s".
+    "msee.min_keepalive_s":  Param(3, "lowest keepalive the MSEE accepts (s)"),
+    "msee.min_hold_s":       Param(10, "lowest hold time the MSEE accepts (s)"),
+    # azure-facts: "4,000 IPv4 (10,000 with Premium); if exceeded the BGP session is dropped".
+    "msee.prefix_limit":     Param(4000, "IPv4 prefixes a customer may advertise (standard SKU)"),
+    "msee.prefix_limit_premium": Param(10000, "IPv4 prefix limit with the Premium add-on"),
+    "er.premium":            Param(False, "ExpressRoute Premium add-on (raises the prefix limit)"),
+    # unconfirmed: Azure does not document how soon a dropped session is retried; the session
+    # "comes back once the count falls below". We retry after this many seconds.
+    "msee.prefix_limit_retry_s": Param(5, "seconds before the MSEE retries a session it dropped for the prefix limit (unconfirmed)"),
+    "msee.backbone":         Param("172.31.0.0/24", "pool for MSEE-to-gateway links (Microsoft backbone)"),
+    # --- BFD (azure-facts: "on by default on MSEE; 300 ms transmit/receive; examples 300 ms x 3") ---
+    "bfd.enabled":           Param(True, "MSEE runs BFD on private peering"),
+    "bfd.interval_ms":       Param(300, "BFD transmit/receive interval (ms)"),
+    "bfd.multiplier":        Param(3, "BFD detection multiplier"),
+    # --- Azure virtual network and ExpressRoute gateway ---
+    # azure-facts: "ExpressRoute gateway ASN (in the VNet) 65515".
+    "ergw.asn":              Param(65515, "ExpressRoute virtual network gateway AS number"),
+    "vnet.prefix":           Param("10.10.0.0/16", "VNet address space (what Azure advertises)"),
+    "vnet.subnet":           Param("10.10.1.0/24", "VNet subnet of vm1"),
+    "vnet.gateway_subnet":   Param("10.10.255.0/24", "GatewaySubnet: links between gateways and the VNet router"),
+    # azure-facts: "overall gateway-to-MSEE convergence up to a minute"; MSEE timers apply.
+    "ergw.keepalive_s":      Param(60, "ER gateway BGP keepalive toward the MSEEs (s)"),
+    "ergw.hold_s":           Param(180, "ER gateway BGP hold time toward the MSEEs (s)"),
+    # --- bring-up ---
+    "converge.timeout_s":    Param(60, "how long to wait for convergence before giving up (s)"),
+}
+# fmt: on
+
+
+def _coerce(key: str, raw: Any, default: Any) -> Any:
+    """Turn a raw value (a string from --set, or a file value) into the default's type."""
+    kind = type(default)
+    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+        elif kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        elif kind is float:
+            try:
+                return float(text)
+            except ValueError:
+                pass
+        elif kind is str:
+            return text
+    elif kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    raise TestbedError(
+        f"parameter {key} wants a {kind.__name__} (like {default!r}), not {raw!r}: fix the value."
+    )
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read a params file (TOML, or JSON when it ends in .json) into dotted keys."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise TestbedError(f"cannot read params file {p}: {e.strerror}; check the path.") from e
+    try:
+        tree = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as e:
+        raise TestbedError(f"params file {p} does not parse ({e}); fix its syntax.") from e
+    return _flatten(tree)
+
+
+def parse_sets(items: Iterable[str]) -> dict[str, str]:
+    """``["bfd.interval_ms=100"]`` -> ``{"bfd.interval_ms": "100"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TestbedError(f"--set wants KEY=VALUE, got {item!r}: write it like bfd.interval_ms=100.")
+        out[key.strip()] = value
+    return out
+
+
+class Params(Mapping[str, Any]):
+    """An immutable, validated set of parameters (a Mapping of dotted keys)."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None,
+                 extra: Mapping[str, Param] | None = None) -> None:
+        """``extra`` adds keys a topology or scenario defines beyond the shared ones."""
+        known = dict(DEFAULTS)
+        known.update(extra or {})
+        values = {k: p.default for k, p in known.items()}
+        for key, raw in (overrides or {}).items():
+            if key not in known:
+                near = [k for k in known if k.split(".")[-1] == key.split(".")[-1]]
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                raise TestbedError(
+                    f"unknown parameter {key!r}{hint}: run 'testbed params' to list the valid keys."
+                )
+            values[key] = _coerce(key, raw, known[key].default)
+        self._values = values
+        self._known = known
+        validate(self)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def help(self, key: str) -> str:
+        return self._known[key].help
+
+    def net(self, key: str) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self[key], strict=True)
+
+    def prefix_limit(self) -> int:
+        return self["msee.prefix_limit_premium"] if self["er.premium"] else self["msee.prefix_limit"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def _network(params: Params, key: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(params[key], strict=True)
+    except ValueError as e:
+        raise TestbedError(f"parameter {key}={params[key]!r} is not an IPv4 prefix ({e}): fix it.") from e
+
+
+def validate(params: Params) -> None:
+    """Reject values Azure would reject, or that would make the emulation meaningless."""
+    asn = params["onprem.asn"]
+    if asn in RESERVED_ASNS:
+        raise TestbedError(
+            f"onprem.asn {asn} is reserved by Azure (65515-65520, 8074, 8075, 12076): "
+            "choose another private ASN such as 65020."
+        )
+    if not 1 <= asn <= 4294967295:
+        raise TestbedError(f"onprem.asn {asn} is not a valid AS number: use 1-4294967295.")
+    ka, hold = params["onprem.keepalive_s"], params["onprem.hold_s"]
+    if ka < params["msee.min_keepalive_s"] or hold < params["msee.min_hold_s"]:
+        raise TestbedError(
+            f"on-prem BGP timers {ka}/{hold} s are below Azure's minimum "
+            f"{params['msee.min_keepalive_s']}/{params['msee.min_hold_s']} s: raise them."
+        )
+    if hold < 3 * ka:
+        raise TestbedError(f"onprem.hold_s {hold} must be at least 3 x onprem.keepalive_s {ka}: raise it.")
+    if params["bfd.interval_ms"] < 10 or params["bfd.multiplier"] < 1:
+        raise TestbedError("bfd.interval_ms must be >= 10 and bfd.multiplier >= 1: fix the values.")
+
+    nets = {k: _network(params, k) for k in (
+        "onprem.prefix", "onprem.links", "er.peering_subnet", "msee.backbone",
+        "vnet.prefix", "vnet.gateway_subnet")}
+    lan, subnet = _network(params, "onprem.lan"), _network(params, "vnet.subnet")
+    if not lan.subnet_of(nets["onprem.prefix"]):
+        raise TestbedError(f"onprem.lan {lan} is not inside onprem.prefix {nets['onprem.prefix']}: fix one of them.")
+    if not subnet.subnet_of(nets["vnet.prefix"]):
+        raise TestbedError(f"vnet.subnet {subnet} is not inside vnet.prefix {nets['vnet.prefix']}: fix one of them.")
+    if nets["er.peering_subnet"].prefixlen != 29:
+        raise TestbedError(
+            f"er.peering_subnet {nets['er.peering_subnet']} must be a /29 (Azure splits it into two /30s): fix it."
+        )
+    # Every pool but the two that deliberately sit inside an address space must be disjoint.
+    disjoint = {k: v for k, v in nets.items() if k not in ("onprem.links", "vnet.gateway_subnet")}
+    if lan.overlaps(_network(params, "onprem.links")):
+        raise TestbedError("onprem.lan and onprem.links overlap: give them separate ranges.")
+    keys = sorted(disjoint)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            if disjoint[a].overlaps(disjoint[b]):
+                raise TestbedError(
+                    f"{a} {disjoint[a]} overlaps {b} {disjoint[b]}: give them separate address ranges."
+                )

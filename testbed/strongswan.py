@@ -1,0 +1,553 @@
+"""strongSwan (charon) IPsec tunnels inside Mininet nodes, as an Azure S2S VPN gateway would run them.
+
+One :class:`Charon` manages one charon process for one tunnel (:class:`TunnelSpec`). The kernel
+has no XFRM/ESP, so ESP runs in userspace through the kernel-libipsec plugin: each charon owns a
+TUN device (``ipsecN``) and FRR routes over it; strongSwan itself carries no inner addressing.
+
+Separate ``/run`` per charon: charon's pid file (``/run/charon.pid``) is fixed at compile time, so
+two charons in one namespace would refuse to run side by side. Every charon is therefore started
+as ``unshare --mount`` + ``mount --bind <its dir>/run /run`` + ``exec charon``, inside the node's
+network namespace. The bind mount lives only in that private mount namespace: neither the
+node's other processes (FRR keeps its sockets in ``/run/frr``) nor the host see it, and it
+disappears with the charon process, so there is nothing to unmount. Consequently the run dir
+must not be under ``/run`` (charon would not see it behind its own bind mount).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+import vici
+
+CHARON_BIN = "/usr/lib/ipsec/charon"
+SWANCTL_BIN = "/usr/sbin/swanctl"
+
+#: Plugins charon loads (``charon.load``); order is load priority.
+PLUGINS = (
+    "random nonce openssl aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 "
+    "kernel-libipsec kernel-netlink socket-default vici"
+).split()
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+# sockaddr_un.sun_path is 108 bytes including the terminating NUL.
+_MAX_SOCKET_PATH = 107
+
+
+class TunnelError(RuntimeError):
+    """A tunnel did not come up, or charon misbehaved; the message names tunnel and cause."""
+
+
+class NodeLike(Protocol):
+    """The part of ``mininet.node.Node`` this module uses."""
+
+    name: str
+    pid: int
+
+    def cmd(self, *args: Any, **kwargs: Any) -> str: ...
+
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen: ...
+
+
+@dataclass(kw_only=True)
+class TunnelSpec:
+    """One IKEv2/PSK tunnel as seen from one end. Defaults are Azure's S2S VPN gateway defaults."""
+
+    name: str
+    local_addr: str
+    remote_addr: str
+    psk_file: Path
+    initiator: bool
+    #: ip rule table for the routes kernel-libipsec installs; distinct per charon in a namespace.
+    routing_table: int
+    local_id: str | None = None
+    remote_id: str | None = None
+    # Azure IKE SA: AES256 / SHA256 / DH group 2, lifetime 28,800 s.
+    ike_proposal: str = "aes256-sha256-modp1024"
+    ike_lifetime_s: int = 28800
+    # Azure child SA: AES256 / SHA256, no PFS (so no DH group), lifetime 27,000 s.
+    esp_proposal: str = "aes256-sha256"
+    child_lifetime_s: int = 27000
+    # Azure declares a peer dead after a DPD timeout of 45 s (configurable 9-3,600 s). IKEv2 has
+    # no DPD timeout of its own: charon probes after dpd_delay_s without inbound traffic and
+    # gives up when the retransmission sequence ends. 10 s + 7 s x 5 (base 1, 4 retransmits)
+    # = 45 s, see dead_peer_after_s. The retransmit settings apply to the whole charon.
+    dpd_delay_s: int = 10
+    retransmit_timeout_s: float = 7.0
+    retransmit_base: float = 1.0
+    retransmit_tries: int = 4
+    #: Azure tunnel MTU; applied to the TUN device by Charon.assign_inner().
+    mtu: int = 1400
+    #: Local IKE / NAT-T ports; a second charon in one namespace needs another pair (1500/14500).
+    ike_port: int = 500
+    nat_t_port: int = 4500
+    #: The peer's IKE port. A responder answers to the source port, so keep 500 unless the peer
+    #: listens elsewhere (charon then does not float to 4500).
+    remote_ike_port: int = 500
+
+    @property
+    def local_identity(self) -> str:
+        return self.local_id or self.local_addr
+
+    @property
+    def remote_identity(self) -> str:
+        return self.remote_id or self.remote_addr
+
+    @property
+    def dead_peer_after_s(self) -> float:
+        """Seconds from the last packet received from a silent peer until charon declares it dead.
+
+        charon sends a DPD probe dpd_delay_s after the last inbound packet, then retransmits
+        after timeout x base^(n-1) for n = 1..tries and gives up one timeout after the last.
+        """
+        sequence = sum(
+            self.retransmit_timeout_s * self.retransmit_base**k for k in range(self.retransmit_tries + 1)
+        )
+        return self.dpd_delay_s + sequence
+
+
+def _actions(spec: TunnelSpec) -> dict[str, str]:
+    """start/dpd/close actions of the child SA.
+
+    The on-prem device initiates and keeps the tunnel up (Azure requires the on-prem side to
+    initiate BGP over APIPA addresses; the tunnel has to exist first). The responder only
+    answers: ``trap`` would install a 0.0.0.0/0 trap policy (a default route into its TUN
+    table) and make both ends initiate, which yields duplicate SAs and muddies measurements.
+    """
+    if spec.initiator:
+        return {"start": "start", "dpd": "restart", "close": "start"}
+    return {"start": "none", "dpd": "clear", "close": "none"}
+
+
+def render_strongswan_conf(spec: TunnelSpec, *, vici_socket: Path, log_file: Path) -> str:
+    """strongswan.conf for the charon of ``spec`` (pass it to charon via STRONGSWAN_CONF)."""
+    return _TEMPLATES.get_template("strongswan.conf.j2").render(
+        spec=spec, plugins=PLUGINS, vici_socket=vici_socket, log_file=log_file
+    )
+
+
+def render_swanctl_conf(spec: TunnelSpec) -> str:
+    """swanctl.conf with the connection of ``spec``; never contains the pre-shared key.
+
+    Rekeying starts at 90 % of each lifetime, so the configured lifetime is the hard limit.
+    """
+    ike_rekey = int(spec.ike_lifetime_s * 0.9)
+    return _TEMPLATES.get_template("swanctl.conf.j2").render(
+        spec=spec,
+        ike={"rekey_s": ike_rekey, "over_s": spec.ike_lifetime_s - ike_rekey},
+        child={"rekey_s": int(spec.child_lifetime_s * 0.9), "life_s": spec.child_lifetime_s},
+        actions=_actions(spec),
+    )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    pattern: re.Pattern[str]
+    sentence: str
+    #: Final failures end the attempt; others (retransmits) are only reported at the deadline.
+    final: bool
+
+
+# Matched against charon 5.9 log lines; the first match in _FAILURES order wins, so the most
+# specific causes come first. {0} is the first regex group.
+_FAILURES = (
+    _Failure(
+        re.compile(r"tried \d+ shared keys? for '[^']*' - '([^']*)', but MAC mismatched"),
+        "the AUTH payload from peer {0} does not match our pre-shared key (wrong pre-shared key).",
+        True,
+    ),
+    _Failure(
+        re.compile(r"received (AUTHENTICATION_FAILED) notify error"),
+        "the peer rejected our authentication (AUTHENTICATION_FAILED): the pre-shared keys or IDs differ.",
+        True,
+    ),
+    _Failure(
+        re.compile(r"no shared key found for '([^']*)' - '([^']*)'"),
+        "no pre-shared key is loaded for the identities {0} and {1}.",
+        True,
+    ),
+    _Failure(
+        re.compile(r"received NO_PROPOSAL_CHOSEN notify, no (CHILD_SA) built"),
+        "IKE SA is up but the peer accepted none of our ESP proposals (CHILD_SA proposal mismatch).",
+        True,
+    ),
+    _Failure(
+        re.compile(r"received (NO_PROPOSAL_CHOSEN) notify error"),
+        "the peer answered NO_PROPOSAL_CHOSEN: IKE proposal mismatch, or no connection for our address there.",
+        True,
+    ),
+    _Failure(
+        re.compile(
+            r"received proposals: (\S+)\n.*configured proposals: (\S+)\n(?:(?!.*received proposals: ).*\n)*?"
+            r".*(?:received proposals unacceptable|no acceptable proposal found)"
+        ),
+        "the peer proposed {0} but we accept only {1} (NO_PROPOSAL_CHOSEN): proposal mismatch.",
+        True,
+    ),
+    _Failure(
+        re.compile(r"no IKE config found for (\S+?), sending NO_PROPOSAL_CHOSEN"),
+        "a peer knocked but no connection is configured for {0}: the addresses do not match.",
+        True,
+    ),
+    _Failure(
+        re.compile(r"giving up after (\d+) retransmits"),
+        "the peer did not answer (gave up after {0} retransmits): peer unreachable or UDP 500/4500 blocked.",
+        False,
+    ),
+    _Failure(
+        re.compile(r"retransmit (\d+) of request"),
+        "the peer did not answer ({0} retransmits so far): peer unreachable or UDP 500/4500 blocked.",
+        False,
+    ),
+)
+
+_CHILD_ESTABLISHED = re.compile(r"CHILD_SA \S+ established")
+_TUN_CREATED = re.compile(r"created TUN device: (\S+)")
+
+
+def _match_failure(log_text: str) -> tuple[_Failure, str] | None:
+    """The failure behind the latest attempt: only the log after the last established CHILD_SA."""
+    last_up = None
+    for last_up in _CHILD_ESTABLISHED.finditer(log_text):
+        pass
+    recent = log_text[last_up.end():] if last_up else log_text
+    for failure in _FAILURES:
+        matches = list(failure.pattern.finditer(recent))
+        if matches:
+            return failure, failure.sentence.format(*matches[-1].groups())
+    return None
+
+
+def failure_reason(log_text: str) -> str | None:
+    """One sentence explaining why the tunnel in this charon log is not up, or None."""
+    found = _match_failure(log_text)
+    return found[1] if found else None
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _is_our_charon(pid: int, conf: Path) -> bool:
+    """True if ``pid`` is a charon started with STRONGSWAN_CONF=conf (guards against pid reuse)."""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return argv0 == CHARON_BIN.encode() and f"STRONGSWAN_CONF={conf}".encode() in environ
+
+
+def _kill(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``; reaps ``proc`` when it is our child."""
+    for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        if proc is not None:
+            try:
+                proc.wait(wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        deadline = time.monotonic() + wait_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _pid_alive(pid):
+            return
+    if proc is not None:
+        proc.wait(1.0)
+
+
+def leftover_pids(run_dir: Path) -> list[int]:
+    """Pids of charons still running from pid files under ``run_dir`` (e.g. of a killed run)."""
+    pids = []
+    for pid_file in sorted(Path(run_dir).glob("*/charon.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if _is_our_charon(pid, pid_file.parent / "strongswan.conf"):
+            pids.append(pid)
+    return pids
+
+
+def kill_leftovers(run_dir: Path, timeout: float = 5.0) -> list[int]:
+    """Stop every charon :func:`leftover_pids` finds; returns their pids."""
+    pids = leftover_pids(run_dir)
+    for pid in pids:
+        _kill(pid, timeout)
+    for pid_file in Path(run_dir).glob("*/charon.pid"):
+        pid_file.unlink(missing_ok=True)
+    return pids
+
+
+def _decode(value: Any) -> Any:
+    """vici returns bytes for every scalar."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Charon:
+    """One charon process, for one tunnel, inside a Mininet node.
+
+    Files live in ``run_dir/<spec.name>/``: strongswan.conf, swanctl.conf, charon.log,
+    charon.out (stdout/stderr), charon.pid, charon.vici and run/ (bind-mounted over /run).
+    """
+
+    def __init__(self, node: NodeLike, spec: TunnelSpec, run_dir: Path) -> None:
+        self.node = node
+        self.spec = spec
+        self.dir = Path(run_dir).resolve() / spec.name
+        if self.dir == Path("/run") or Path("/run") in self.dir.parents:
+            raise ValueError(f"run dir {run_dir} is under /run, which charon's own /run hides")
+        self.conf = self.dir / "strongswan.conf"
+        self.swanctl_conf = self.dir / "swanctl.conf"
+        self.log_file = self.dir / "charon.log"
+        self.pid_file = self.dir / "charon.pid"
+        self.vici_socket = self.dir / "charon.vici"
+        if len(str(self.vici_socket)) > _MAX_SOCKET_PATH:
+            raise ValueError(f"vici socket path {self.vici_socket} is too long for a unix socket")
+        self.tun: str | None = None
+        self._proc: subprocess.Popen | None = None
+        self._log_mark = 0
+
+    def __repr__(self) -> str:
+        return f"Charon({self.spec.name} on {self.node.name}, pid={self.pid})"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _fail(self, cause: str) -> TunnelError:
+        spec = self.spec
+        return TunnelError(
+            f"tunnel {spec.name} ({self.node.name} {spec.local_addr} -> {spec.remote_addr}): {cause}"
+            f" [log: {self.log_file}]"
+        )
+
+    def log_text(self, since_mark: bool = False) -> str:
+        try:
+            with self.log_file.open("rb") as f:
+                f.seek(self._log_mark if since_mark else 0)
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _check_running(self) -> None:
+        if self._proc is None:
+            raise self._fail("charon is not started")
+        if self._proc.poll() is not None:
+            out = (self.dir / "charon.out").read_text(errors="replace").strip()
+            raise self._fail(f"charon exited with status {self._proc.returncode}: {out[-500:]}")
+
+    @contextmanager
+    def _session(self, timeout: float = 5.0) -> Iterator[vici.Session]:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(self.vici_socket))
+            yield vici.Session(sock)
+        finally:
+            sock.close()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Write the configs, start charon and wait until its vici socket answers."""
+        if self._proc is not None:
+            raise self._fail("charon already started")
+        rules = self.node.cmd(f"ip rule show table {self.spec.routing_table}").strip()
+        if rules:
+            raise self._fail(f"routing table {self.spec.routing_table} is already in use: {rules}")
+        (self.dir / "run").mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(
+            render_strongswan_conf(self.spec, vici_socket=self.vici_socket, log_file=self.log_file)
+        )
+        self.swanctl_conf.write_text(render_swanctl_conf(self.spec))
+        self.vici_socket.unlink(missing_ok=True)
+        self.log_file.unlink(missing_ok=True)
+        self._log_mark = 0
+        # unshare, sh and charon replace each other by exec, so the Popen pid is charon's.
+        argv = [
+            "unshare", "--mount", "--propagation", "private", "--",
+            "/bin/sh", "-c", 'mount --bind "$0" /run && exec "$1"', str(self.dir / "run"), CHARON_BIN,
+        ]  # fmt: skip
+        with (self.dir / "charon.out").open("wb") as out:
+            self._proc = self.node.popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "STRONGSWAN_CONF": str(self.conf)},
+            )
+        self.pid_file.write_text(f"{self._proc.pid}\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_running()
+            tun = _TUN_CREATED.search(self.log_text())
+            if tun and self.vici_socket.exists():
+                try:
+                    with self._session() as session:
+                        session.version()
+                    self.tun = tun.group(1)
+                    return
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                raise self._fail(f"charon did not answer on {self.vici_socket} within {timeout:.0f} s")
+            time.sleep(0.02)
+
+    def load(self) -> None:
+        """Hand charon the pre-shared key (over vici, so it is never written to a config) and
+        load the connection with swanctl; an initiator then starts negotiating.
+
+        ``swanctl --load-conns`` rather than ``--load-all``: --load-creds would unload shared
+        keys it did not load from swanctl.conf, i.e. the one loaded here.
+        """
+        self._check_running()
+        key = self.spec.psk_file.read_text().strip()
+        if not key:
+            raise self._fail(f"pre-shared key file {self.spec.psk_file} is empty")
+        with self._session() as session:
+            session.load_shared(
+                {
+                    "id": f"psk-{self.spec.name}",
+                    "type": "IKE",
+                    "data": key,
+                    "owners": [self.spec.local_identity, self.spec.remote_identity],
+                }
+            )
+        self._log_mark = self.log_file.stat().st_size
+        done = subprocess.run(
+            [SWANCTL_BIN, "--load-conns", "--uri", f"unix://{self.vici_socket}", "--file", str(self.swanctl_conf)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if done.returncode != 0:
+            raise self._fail(f"swanctl --load-conns failed: {(done.stdout + done.stderr).strip()}")
+
+    def initiate(self) -> None:
+        """Start negotiating IKE + CHILD SA now (e.g. after terminate_ike()); does not wait."""
+        self._check_running()
+        self._log_mark = self.log_file.stat().st_size
+        with self._session() as session:
+            for _ in session.initiate({"ike": self.spec.name, "child": self.spec.name, "timeout": -1}):
+                pass
+
+    def _sas(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The IKE SA of this tunnel (the established one if several) and its newest installed
+        CHILD SA (during a rekey there are two)."""
+        with self._session() as session:
+            ike_sas = [sa[self.spec.name] for sa in session.list_sas({"ike": self.spec.name})]
+        if not ike_sas:
+            return None, None
+        ike = next((sa for sa in ike_sas if sa["state"] == b"ESTABLISHED"), ike_sas[0])
+        children = list(ike.get("child-sas", {}).values())
+        installed = [c for c in children if c["state"] == b"INSTALLED"]
+        if installed:
+            return ike, min(installed, key=lambda c: int(c["install-time"]))
+        return ike, children[0] if children else None
+
+    def wait_established(self, timeout: float = 15.0) -> str:
+        """Wait until the IKE SA is ESTABLISHED and a CHILD SA INSTALLED; returns the TUN device.
+
+        Raises TunnelError as soon as the log shows a final failure (wrong key, proposal
+        mismatch, ...), or at the deadline with the most likely cause.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_running()
+            ike, child = self._sas()
+            if ike and ike["state"] == b"ESTABLISHED" and child and child["state"] == b"INSTALLED":
+                assert self.tun is not None
+                return self.tun
+            found = _match_failure(self.log_text(since_mark=True))
+            if found and found[0].final:
+                raise self._fail(found[1])
+            if time.monotonic() > deadline:
+                states = f"IKE {_decode(ike['state']) if ike else 'none'}, CHILD {_decode(child['state']) if child else 'none'}"
+                cause = found[1] if found else "no failure in the log; is the peer configured?"
+                raise self._fail(f"not established within {timeout:g} s ({states}): {cause}")
+            time.sleep(0.05)
+
+    def status(self) -> dict[str, Any]:
+        """IKE/CHILD state, seconds since establishment and CHILD SA counters (None if no SA)."""
+        self._check_running()
+        ike, child = self._sas()
+
+        def counter(key: str) -> int | None:
+            return int(child[key]) if child and key in child else None
+
+        return {
+            "tunnel": self.spec.name,
+            "tun": self.tun,
+            "ike_state": _decode(ike["state"]) if ike else None,
+            "child_state": _decode(child["state"]) if child else None,
+            "established_s": int(ike["established"]) if ike and "established" in ike else None,
+            "bytes_in": counter("bytes-in"),
+            "bytes_out": counter("bytes-out"),
+            "packets_in": counter("packets-in"),
+            "packets_out": counter("packets-out"),
+        }
+
+    def _terminate(self, message: dict[str, Any]) -> None:
+        self._check_running()
+        with self._session(timeout=10.0) as session:
+            for _ in session.terminate(message):
+                pass
+
+    def terminate_ike(self, timeout: float = 3.0) -> None:
+        """Delete the IKE SA and its CHILD SAs (sends DELETE; destroys them anyway after
+        ``timeout`` if the peer does not answer). A peer that initiated re-initiates."""
+        self._terminate({"ike": self.spec.name, "timeout": int(timeout * 1000), "force": "yes"})
+
+    def delete_child(self, timeout: float = 3.0) -> None:
+        """Delete only the CHILD SA (IPsec SA); the IKE SA stays up."""
+        self._terminate({"child": self.spec.name, "timeout": int(timeout * 1000)})
+
+    def assign_inner(self, address: str, peer: str | None = None) -> None:
+        """Put an inner address (e.g. the APIPA ``169.254.21.1/30``) on the TUN device, set the
+        tunnel MTU and bring it up; with ``peer``, also add a /32 host route to it."""
+        if self.tun is None:
+            raise self._fail("charon is not started, no TUN device yet")
+        commands = [
+            ["ip", "addr", "replace", address, "dev", self.tun],
+            ["ip", "link", "set", "dev", self.tun, "mtu", str(self.spec.mtu), "up"],
+        ]
+        if peer:
+            commands.append(["ip", "route", "replace", f"{peer}/32", "dev", self.tun])
+        for argv in commands:
+            proc = self.node.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            out, _ = proc.communicate(timeout=10)
+            if proc.returncode != 0:
+                raise self._fail(f"{' '.join(argv)} failed: {out.decode(errors='replace').strip()}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM charon (it sends DELETEs), SIGKILL after ``timeout``. Its mount namespace,
+        and with it the bind mount over /run, goes away with the process."""
+        # Our own unreaped child: its pid cannot have been reused, no identity check needed.
+        if self._proc is not None and self._proc.poll() is None:
+            _kill(self._proc.pid, timeout, self._proc)
+        self._proc = None
+        self.tun = None
+        self.pid_file.unlink(missing_ok=True)

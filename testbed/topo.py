@@ -1,0 +1,188 @@
+"""A declarative model of a topology: routers, hosts, links, BGP sessions, expectations.
+
+Pure data, no root needed: a topology module builds one of these from params, the renderer
+turns routers into FRR configs and ``net`` turns the whole thing into Mininet nodes.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from testbed.params import Params
+
+IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
+
+
+@dataclass
+class Interface:
+    node: str
+    name: str
+    addr: ipaddress.IPv4Interface | None
+    mtu: int | None = None
+
+
+@dataclass
+class Link:
+    """A point-to-point veth link; ``label`` names the path it is for users (``er-primary``)."""
+
+    a: Interface
+    b: Interface
+    label: str
+
+    def end(self, node: str) -> Interface:
+        return self.a if self.a.node == node else self.b
+
+    def other(self, node: str) -> Interface:
+        return self.b if self.a.node == node else self.a
+
+
+@dataclass
+class BfdProfile:
+    name: str
+    interval_ms: int
+    multiplier: int
+
+
+@dataclass
+class Neighbor:
+    """One side of a BGP session, as configured on the router that owns it."""
+
+    addr: str
+    remote_as: int
+    peer: str                      # the peer's node name
+    label: str                     # what the session is for users ("er-primary")
+    keepalive_s: int = 60
+    hold_s: int = 180
+    bfd: BfdProfile | None = None
+    next_hop_self: bool = False
+    remove_private_as: bool = False
+    route_map_in: str | None = None
+    route_map_out: str | None = None
+    max_prefix: int | None = None
+    multihop: int | None = None
+    update_source: str | None = None
+    passive: bool = False
+
+
+@dataclass
+class RouteMap:
+    """``lines`` are the ``set``/``match`` lines of one permit entry."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Router:
+    name: str
+    asn: int
+    router_id: str
+    role: str                                   # "onprem" or "azure"
+    networks: list[str] = field(default_factory=list)
+    statics: list[tuple[str, str]] = field(default_factory=list)   # (prefix, nexthop|"blackhole")
+    neighbors: list[Neighbor] = field(default_factory=list)
+    route_maps: list[RouteMap] = field(default_factory=list)
+    maximum_paths: int = 1
+    daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd", "bfdd")
+
+    def bfd_profiles(self) -> list[BfdProfile]:
+        seen: dict[str, BfdProfile] = {}
+        for n in self.neighbors:
+            if n.bfd:
+                seen.setdefault(n.bfd.name, n.bfd)
+        return list(seen.values())
+
+
+@dataclass
+class Host:
+    name: str
+    role: str
+    gateway: str | None = None
+
+
+@dataclass
+class FibExpectation:
+    """``node`` must have ``prefix`` in its kernel FIB with at least ``nexthops`` next hops."""
+
+    node: str
+    prefix: str
+    nexthops: int = 1
+
+
+@dataclass
+class Topology:
+    name: str
+    params: Params
+    routers: dict[str, Router] = field(default_factory=dict)
+    hosts: dict[str, Host] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    fib: list[FibExpectation] = field(default_factory=list)
+    reach: list[tuple[str, str]] = field(default_factory=list)   # (host, destination address)
+    _ifcount: dict[str, int] = field(default_factory=dict)
+
+    # --- building ---
+    def router(self, name: str, asn: int, role: str, router_id: str, **kw) -> Router:
+        r = Router(name=name, asn=asn, role=role, router_id=router_id, **kw)
+        self.routers[name] = r
+        return r
+
+    def host(self, name: str, role: str) -> Host:
+        h = Host(name=name, role=role)
+        self.hosts[name] = h
+        return h
+
+    def _ifname(self, node: str) -> str:
+        n = self._ifcount.get(node, 0)
+        self._ifcount[node] = n + 1
+        name = f"{node}-eth{n}"
+        if len(name) > IFNAME_MAX:
+            raise ValueError(f"interface name {name} is longer than {IFNAME_MAX} characters")
+        return name
+
+    def link(self, a: str, b: str, subnet: ipaddress.IPv4Network | str, label: str,
+             a_host: int = 1, b_host: int = 2, mtu: int | None = None) -> Link:
+        """Join ``a`` and ``b``; ``a`` takes the subnet's ``a_host``-th address, ``b`` the ``b_host``-th."""
+        net = ipaddress.IPv4Network(subnet)
+        ia = ipaddress.IPv4Interface(f"{net.network_address + a_host}/{net.prefixlen}")
+        ib = ipaddress.IPv4Interface(f"{net.network_address + b_host}/{net.prefixlen}")
+        link = Link(Interface(a, self._ifname(a), ia, mtu), Interface(b, self._ifname(b), ib, mtu), label)
+        self.links.append(link)
+        return link
+
+    def ebgp(self, link: Link, label: str, a_opts: dict | None = None, b_opts: dict | None = None) -> None:
+        """A BGP session over a link's two addresses (eBGP or iBGP, by the routers' ASNs)."""
+        a, b = self.routers[link.a.node], self.routers[link.b.node]
+        a.neighbors.append(Neighbor(addr=str(link.b.addr.ip), remote_as=b.asn, peer=b.name,
+                                    label=label, **(a_opts or {})))
+        b.neighbors.append(Neighbor(addr=str(link.a.addr.ip), remote_as=a.asn, peer=a.name,
+                                    label=label, **(b_opts or {})))
+
+    # --- reading ---
+    def nodes(self) -> list[str]:
+        return [*self.routers, *self.hosts]
+
+    def interfaces(self, node: str) -> Iterator[Interface]:
+        for link in self.links:
+            for end in (link.a, link.b):
+                if end.node == node:
+                    yield end
+
+    def link_by_label(self, label: str) -> Link:
+        for link in self.links:
+            if link.label == label:
+                return link
+        raise KeyError(label)
+
+    def sessions(self) -> Iterator[tuple[Router, Neighbor]]:
+        for r in self.routers.values():
+            for n in r.neighbors:
+                yield r, n
+
+    def address(self, node: str, index: int = 0) -> str:
+        return str(list(self.interfaces(node))[index].addr.ip)
+
+
+def subnets(pool: str, prefixlen: int) -> Iterator[ipaddress.IPv4Network]:
+    """Consecutive subnets of ``prefixlen`` carved from ``pool`` (link addressing)."""
+    return ipaddress.IPv4Network(pool).subnets(new_prefix=prefixlen)

@@ -1,0 +1,98 @@
+"""ExpressRoute private peering, active-active, as Azure builds it.
+
+::
+
+    h1 --- core ---+--- ce1 ===ER primary==== msee1 ---+
+    (on-prem LAN)  |                                   +--- ergw --- vnet --- vm1
+                   +--- ce2 ===ER secondary== msee2 ---+   (65515)  (65515)  (VNet subnet)
+      AS onprem.asn (65020)        AS msee.asn (12076)
+
+- One /29 split in two /30s: the primary link takes the first, the secondary the second; in
+  each the customer (ce) takes .1 and Microsoft (msee) .2. One CE per link (Azure's HA advice).
+- ce1/ce2 run eBGP with BFD to the MSEEs; core runs iBGP to both CEs and load-shares (ECMP);
+  ergw takes both MSEE paths and load-shares toward on-prem: active-active in both directions.
+- MSEEs: timers 60/180, BFD 300 ms x 3, the customer prefix limit, customer communities
+  ignored; VNet routes reach on-prem with AS path ``12076`` only.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from testbed.params import Params
+from testbed.topo import BfdProfile, FibExpectation, RouteMap, Topology, subnets
+
+
+def add_onprem(t: Topology, p: Params) -> None:
+    """h1 and the core router of the on-prem network; callers attach edges to ``core``."""
+    lan = p.net("onprem.lan")
+    t.host("h1", role="onprem").gateway = str(lan.network_address + 1)
+    t.router("core", asn=p["onprem.asn"], role="onprem", router_id="10.255.0.1",
+                    networks=[p["onprem.prefix"]], statics=[(p["onprem.prefix"], "blackhole")],
+                    maximum_paths=2)
+    t.link("h1", "core", lan, label="onprem-lan", a_host=10, b_host=1)
+
+
+def add_vnet(t: Topology, p: Params) -> None:
+    """The VNet router (Azure's SDN, AS 65515) and vm1; gateways attach to ``vnet``."""
+    subnet = p.net("vnet.subnet")
+    # Azure reserves the first four addresses of a subnet: the first VM gets .4.
+    t.host("vm1", role="azure").gateway = str(subnet.network_address + 1)
+    t.router("vnet", asn=p["ergw.asn"], role="azure", router_id="10.255.1.1",
+             networks=[p["vnet.prefix"]], statics=[(p["vnet.prefix"], "blackhole")], maximum_paths=2)
+    t.link("vm1", "vnet", subnet, label="vnet-subnet", a_host=4, b_host=1)
+
+
+def add_expressroute(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Network]) -> None:
+    """ce1/ce2, msee1/msee2 and ergw, attached to ``core`` and ``vnet``."""
+    bfd = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
+    er = list(ipaddress.IPv4Network(p["er.peering_subnet"]).subnets(new_prefix=30))
+    core_links = subnets(p["onprem.links"], 30)
+    backbone = subnets(p["msee.backbone"], 30)
+    t.router("ergw", asn=p["ergw.asn"], role="azure", router_id="10.255.1.2", maximum_paths=2)
+    gw = t.link("ergw", "vnet", gw_links[0], label="ergw-vnet", a_host=2, b_host=1)
+    t.ebgp(gw, "ergw-vnet", a_opts={"next_hop_self": True}, b_opts={})
+
+    for i, (leg, er_net) in enumerate(zip(("primary", "secondary"), er), start=1):
+        ce, msee = f"ce{i}", f"msee{i}"
+        t.router(ce, asn=p["onprem.asn"], role="onprem", router_id=f"10.255.0.{10 + i}")
+        t.router(msee, asn=p["msee.asn"], role="azure", router_id=f"10.255.2.{i}",
+                 route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])])
+        # iBGP core <-> ce: the CE hands its ExpressRoute routes to the core with itself as next hop.
+        c = t.link("core", ce, next(core_links), label=f"core-{ce}")
+        t.ebgp(c, f"core-{ce}", a_opts={}, b_opts={"next_hop_self": True})
+        # The private peering: customer .1, Microsoft .2 of each /30.
+        link = t.link(ce, msee, er_net, label=f"er-{leg}")
+        t.ebgp(link, f"er-{leg}",
+               a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"],
+                       "bfd": bfd if p["onprem.bfd"] else None},
+               b_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"],
+                       "bfd": bfd if p["bfd.enabled"] else None,
+                       # Communities sent by the customer are ignored (azure-facts).
+                       "route_map_in": "CUSTOMER-IN",
+                       # Over the limit the MSEE drops the session (azure-facts: 4,000 / 10,000).
+                       "max_prefix": p.prefix_limit(),
+                       # On-prem sees VNet routes with AS path 12076 only (65515 is stripped).
+                       "remove_private_as": True})
+        bb = t.link(msee, "ergw", next(backbone), label=f"{msee}-ergw")
+        t.ebgp(bb, f"{msee}-ergw",
+               a_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"]},
+               b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"]})
+
+
+def add_expectations(t: Topology, p: Params, er: bool = True) -> None:
+    vnet, onprem = p["vnet.prefix"], p["onprem.prefix"]
+    if er:
+        t.fib += [FibExpectation("core", vnet, 2), FibExpectation("ergw", onprem, 2),
+                  FibExpectation("ce1", vnet), FibExpectation("ce2", vnet),
+                  FibExpectation("msee1", onprem), FibExpectation("msee2", onprem)]
+    t.fib += [FibExpectation("vnet", onprem)]
+    t.reach += [("h1", t.address("vm1")), ("vm1", t.address("h1"))]
+
+
+def build(p: Params) -> Topology:
+    t = Topology("expressroute", p)
+    add_onprem(t, p)
+    add_vnet(t, p)
+    add_expressroute(t, p, list(subnets(p["vnet.gateway_subnet"], 30)))
+    add_expectations(t, p)
+    return t
