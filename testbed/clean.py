@@ -31,6 +31,13 @@ def clean_run(run: str) -> list[str]:
     if d.exists():
         shutil.rmtree(d, ignore_errors=True)
         done.append(f"removed {d}")
+    fd = state.lock(run)  # free now that the owner is gone: drop the lock file too
+    if fd is not None:
+        state.unlock(run, fd)
+    try:
+        state.ROOT.rmdir()  # only when no other run is left
+    except OSError:
+        pass
     return done
 
 

@@ -37,15 +37,16 @@ def dry_run(conf: Path) -> None:
 class FrrRouter:
     """The FRR daemons of one router node."""
 
-    def __init__(self, node: Any, run: str, conf: Path, daemons: tuple[str, ...]) -> None:
-        self.node = node  # a mininet Node: .cmd() runs inside its namespaces
+    def __init__(self, run: str, name: str, conf: Path, daemons: tuple[str, ...]) -> None:
         self.run = run
+        self.name = name
         self.conf = conf
         self.daemons = daemons
-        self.instance = instance_name(run, node.name)
+        self.instance = instance_name(run, name)
         self.rundir = FRR_RUN / self.instance
 
-    def start(self) -> None:
+    def start(self, node: Any) -> None:
+        """Start the daemons inside ``node`` (a mininet Node; ``.cmd()`` runs in its namespaces)."""
         self.rundir.mkdir(parents=True, exist_ok=True)
         (self.rundir / MARKER).write_text(self.run + "\n")
         shutil.chown(self.rundir, "frr", "frr")
@@ -58,11 +59,11 @@ class FrrRouter:
             if d == "zebra":
                 # The other daemons connect to zebra: start it first and wait for its socket.
                 cmds.append(f"for i in $(seq 100); do [ -S {self.rundir}/zserv.api ] && break; sleep 0.02; done")
-        self.node.cmd("; ".join(cmds))
+        node.cmd("; ".join(cmds))
         missing = [d for d in self.daemons if read_pidfile(self.rundir / f"{d}.pid") is None]
         if missing:
             raise TestbedError(
-                f"FRR {', '.join(missing)} did not start on {self.node.name}: see {self.conf.parent}/frr.log."
+                f"FRR {', '.join(missing)} did not start on {self.name}: see {self.conf.parent}/frr.log."
             )
 
     def pids(self) -> list[int]:

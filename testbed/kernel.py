@@ -1,19 +1,51 @@
 """The kernel's view inside a node, over netlink (pyroute2), never by scraping ``ip`` output."""
 from __future__ import annotations
 
+import ctypes
 import ipaddress
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 from pyroute2 import IPRoute
 
 MAIN_TABLE = 254
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextmanager
+def in_netns(pid: int) -> Iterator[None]:
+    """Run the body with this *thread* inside process ``pid``'s network namespace.
+
+    Sockets opened in the body stay in that namespace after the thread switches back. This
+    replaces pyroute2's own netns support, which forks a helper process per socket: slower,
+    and it hung when a node vanished under it.
+    """
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    try:
+        _setns(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(target)
+        os.close(home)
 
 
 @contextmanager
 def netlink(pid: int) -> Iterator[IPRoute]:
     """An rtnetlink socket inside the network namespace of process ``pid``."""
-    ipr = IPRoute(netns=f"/proc/{pid}/ns/net")
+    with in_netns(pid):
+        ipr = IPRoute()
     try:
         yield ipr
     finally:

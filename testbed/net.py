@@ -55,11 +55,13 @@ class Network:
         self.configs = dict(configs or {})
         self.dir = state.run_dir(run)
         self.frr: dict[str, FrrRouter] = {}
-        self.nodes: dict[str, Any] = {}
+        self.nodes: dict[str, Any] = {}    # mininet Nodes, only in the process that built them
+        self.pids: dict[str, int] = {}     # node shell pids: the handle into each namespace
         self.mn = None
         self.state: dict[str, Any] = {}
         self.convergence: converge.Convergence | None = None
         self._stopping = threading.Event()
+        self._claimed = False  # only a claimed run may be torn down by this object
         self._supervisor: threading.Thread | None = None
         unknown = set(self.configs) - set(topo.routers)
         if unknown:
@@ -91,6 +93,7 @@ class Network:
         self.mn = Mininet(topo=None, controller=None, build=False, autoSetMacs=False)
         for name in self.topo.nodes():
             self.nodes[name] = self.mn.addHost(name, cls=Node, ip=None)
+            self.pids[name] = self.nodes[name].pid
         self._record(status="starting")
         for link in self.topo.links:
             self.mn.addLink(self.nodes[link.a.node], self.nodes[link.b.node],
@@ -98,8 +101,8 @@ class Network:
         for name in self.topo.nodes():
             self._configure_node(name)
         for name, router in self.topo.routers.items():
-            self.frr[name] = FrrRouter(self.nodes[name], self.run, confs[name], router.daemons)
-            self.frr[name].start()
+            self.frr[name] = FrrRouter(self.run, name, confs[name], router.daemons)
+            self.frr[name].start(self.nodes[name])
         self._record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
         self.t0 = t0
 
@@ -113,12 +116,14 @@ class Network:
                 f"{self.topo.name} did not converge within {timeout:.0f} s ({e}): "
                 f"check the configs and logs in {self.dir}."
             ) from e
-        self._record(status="up", convergence=self.convergence.__dict__)
+        self._record(status="up", convergence=self.convergence.__dict__, started_at=time.time())
         self._start_supervisor()
         return self.convergence
 
     def stop(self) -> None:
         """Stop everything this run started; safe to call twice and after a failed start."""
+        if not self._claimed:
+            return
         self._stopping.set()
         inodes = set(self.state.get("netns_inodes", []))
         for r in self.frr.values():
@@ -132,19 +137,24 @@ class Network:
         # Anything still inside our namespaces (a probe, a capture, a stray daemon) goes too.
         stop(pids_in_netns(inodes))
         shutil.rmtree(self.dir, ignore_errors=True)
+        state.unlock(self.run, self._lock_fd)
+        self._claimed = False
 
     # --- steps ---
     def _claim_run(self) -> None:
-        old = state.read(self.run)
-        if old and state.owner_alive(old):
+        old = state.read(self.run) or {}
+        fd = state.lock(self.run)
+        if fd is None:
             raise TestbedError(
-                f"a testbed run named {self.run!r} is already up ({old.get('topology')}, pid {old['owner_pid']}): "
-                f"stop it with 'testbed down' or pick another name with --name."
+                f"a testbed run named {self.run!r} is already up ({old.get('topology', 'starting')}, "
+                f"pid {old.get('owner_pid', '?')}): stop it with 'testbed down' or pick another name with --name."
             )
+        self._lock_fd = fd
         if old or self.dir.exists():
             from testbed.clean import clean_run
             clean_run(self.run)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._claimed = True
         self._record(status="claimed")
 
     def _render_configs(self) -> dict[str, Path]:
@@ -185,9 +195,9 @@ class Network:
         self.state.update(
             run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
             params=self.topo.params.to_dict(),
-            nodes={n: {"pid": node.pid, "kind": "router" if n in self.topo.routers else "host"}
-                   for n, node in self.nodes.items()},
-            netns_inodes=[i for node in self.nodes.values() if (i := netns_inode(node.pid))],
+            nodes={n: {"pid": pid, "kind": "router" if n in self.topo.routers else "host"}
+                   for n, pid in self.pids.items()},
+            netns_inodes=[i for pid in self.pids.values() if (i := netns_inode(pid))],
             **fields,
         )
         state.write(self.run, self.state)
@@ -221,16 +231,34 @@ class Network:
         self._supervisor = threading.Thread(target=loop, name="msee-prefix-limit", daemon=True)
         self._supervisor.start()
 
-    # --- using it ---
+    @classmethod
+    def attach(cls, run: str) -> "Network":
+        """A handle on a run another process owns (for status, exec, vtysh): no lifecycle."""
+        st = state.require_running(run)
+        from testbed import catalog
+        net = cls(catalog.build(st["topology"], st["params"]), run=run)
+        net.state = st
+        net.pids = {n: info["pid"] for n, info in st["nodes"].items()}
+        net.frr = {n: FrrRouter(run, n, net.dir / n / "frr.conf", r.daemons) for n, r in net.topo.routers.items()}
+        return net
+
+    # --- using it (thread-safe: every call forks its own process into the namespace) ---
     def pid(self, node: str) -> int:
-        return self.nodes[node].pid
+        if node not in self.pids:
+            raise TestbedError(f"no node named {node!r} in {self.topo.name}: choose one of {', '.join(self.pids)}.")
+        return self.pids[node]
+
+    def run_in(self, node: str, argv: list[str], **kw) -> subprocess.CompletedProcess:
+        return exec_in(self.pid(node), argv, **kw)
 
     def cmd(self, node: str, command: str) -> str:
-        return self.nodes[node].cmd(command)
+        """A shell command inside ``node``; returns its output (stdout and stderr)."""
+        res = self.run_in(node, ["sh", "-c", command], capture_output=True, text=True)
+        return res.stdout + res.stderr
 
     def ping(self, src: str, dst: str, count: int = 1, timeout_s: int = 1) -> bool:
-        out = self.nodes[src].cmd(f"ping -n -q -c {count} -W {timeout_s} {dst} >/dev/null 2>&1; echo $?")
-        return out.strip().endswith("0")
+        argv = ["ping", "-n", "-q", "-c", str(count), "-W", str(timeout_s), dst]
+        return self.run_in(src, argv, capture_output=True).returncode == 0
 
     def netlink(self, node: str):
         return kernel.netlink(self.pid(node))

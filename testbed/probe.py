@@ -35,7 +35,8 @@ Record file (``--out``): a 16-byte header then fixed 32-byte little-endian recor
             i64 send_ns | i64 recv_ns
     flags: bit0 = recv_ns is a kernel timestamp (else user space, just after recvmsg)
 
-Records are buffered (64 KiB) and flushed on exit, SIGTERM and SIGINT.  A JSON sidecar
+Records are buffered (64 KiB, and at least once a second) and flushed on exit, SIGTERM and
+SIGINT.  A JSON sidecar
 (``--meta``, default ``<out>.json``) holds the parameters, the schedule (t0, interval, flow
 offset), packets sent per flow, receive window, send-lateness statistics and CPU used; it is
 written at start (status "running") and rewritten at exit (status "done").
@@ -146,14 +147,15 @@ class Probe:
         self.recv_end_ns = None
         self.started_wall = time.time()
         self.socks: list[socket.socket] = []
+        self.ifnames: dict[str, str] = {}
 
     # -- set-up -------------------------------------------------------------------------
     def open(self) -> None:
         a = self.a
         bind = a.bind or ("::" if self.v6 else "0.0.0.0")
         for i in range(self.flows):
+            # no SO_REUSEADDR: two probes on one port in one namespace must fail loudly
             s = socket.socket(self.family, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
             except OSError:
@@ -177,10 +179,11 @@ class Probe:
     # -- output -------------------------------------------------------------------------
     def meta(self, status: str) -> dict[str, Any]:
         a = self.a
-        try:
-            ifnames = {str(i): n for i, n in socket.if_nameindex()}
+        try:  # interfaces seen at start and at exit (an interface may vanish mid-run)
+            self.ifnames.update({str(i): n for i, n in socket.if_nameindex()})
         except OSError:
-            ifnames = {}
+            pass
+        ifnames = dict(self.ifnames)
         ru = resource.getrusage(resource.RUSAGE_SELF)
         wall = time.time() - self.started_wall
         return {
@@ -235,6 +238,12 @@ class Probe:
     def run(self) -> int:
         a = self.a
         gc.disable()
+
+        def on_signal(signum, frame):
+            self.stop = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         if a.timer_slack_ns:
             _set_timer_slack(a.timer_slack_ns)
         self.open()
@@ -297,12 +306,7 @@ class Probe:
         deadline = t0
         sending = do_send
         linger_end = None
-
-        def on_signal(signum, frame):
-            self.stop = True
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        next_flush = now + 1_000_000_000
 
         try:
             while True:
@@ -381,6 +385,10 @@ class Probe:
                                 if off == reclen:
                                     out.write(recbuf)
                                     off = 0
+                    if off and now >= next_flush:  # bound what a SIGKILL can lose to ~1 s
+                        out.write(memoryview(recbuf)[:off])
+                        off = 0
+                        next_flush = now + 1_000_000_000
 
                 if not sending:
                     if linger_end is not None and (self.stop or now >= linger_end):

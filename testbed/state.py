@@ -5,6 +5,7 @@ network-namespace inode, and the bring-up outcome. It is written atomically.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -67,3 +68,26 @@ def require_running(run: str) -> dict[str, Any]:
         hint = f" (running: {', '.join(live)}; pick one with --name)" if live else ""
         raise TestbedError(f"no testbed run named {run!r} is up{hint}: start one with 'testbed up TOPOLOGY -d'.")
     return st
+
+
+def lock(run: str) -> int | None:
+    """Take the run's lock (held by its owner for its lifetime; a killed owner frees it).
+
+    Returns the lock's file descriptor, or None when another live process holds it.
+    """
+    ROOT.mkdir(parents=True, exist_ok=True)
+    fd = os.open(ROOT / f".{run}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def unlock(run: str, fd: int) -> None:
+    try:
+        os.unlink(ROOT / f".{run}.lock")
+    except FileNotFoundError:
+        pass
+    os.close(fd)

@@ -3,6 +3,9 @@
 One :class:`Charon` manages one charon process for one tunnel (:class:`TunnelSpec`). The kernel
 has no XFRM/ESP, so ESP runs in userspace through the kernel-libipsec plugin: each charon owns a
 TUN device (``ipsecN``) and FRR routes over it; strongSwan itself carries no inner addressing.
+kernel-libipsec creates the TUN device when charon starts and the kernel picks the lowest free
+``ipsecN`` of the namespace, so the name depends on start order: :meth:`Charon.start` reads it
+from charon's log line ``created TUN device: ipsecN``.
 
 Separate ``/run`` per charon: charon's pid file (``/run/charon.pid``) is fixed at compile time, so
 two charons in one namespace would refuse to run side by side. Every charon is therefore started
@@ -29,11 +32,13 @@ from typing import Any, Protocol
 
 import jinja2
 import vici
+from vici.exception import CommandException
 
 CHARON_BIN = "/usr/lib/ipsec/charon"
 SWANCTL_BIN = "/usr/sbin/swanctl"
 
-#: Plugins charon loads (``charon.load``); order is load priority.
+#: Plugins charon loads (``charon.load``); order is load priority. Debian ships no separate
+#: curve25519 plugin (charon would log "failed to load"); openssl provides X25519.
 PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 "
     "kernel-libipsec kernel-netlink socket-default vici"
@@ -57,9 +62,6 @@ class NodeLike(Protocol):
     """The part of ``mininet.node.Node`` this module uses."""
 
     name: str
-    pid: int
-
-    def cmd(self, *args: Any, **kwargs: Any) -> str: ...
 
     def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen: ...
 
@@ -85,12 +87,13 @@ class TunnelSpec:
     child_lifetime_s: int = 27000
     # Azure declares a peer dead after a DPD timeout of 45 s (configurable 9-3,600 s). IKEv2 has
     # no DPD timeout of its own: charon probes after dpd_delay_s without inbound traffic and
-    # gives up when the retransmission sequence ends. 10 s + 7 s x 5 (base 1, 4 retransmits)
-    # = 45 s, see dead_peer_after_s. The retransmit settings apply to the whole charon.
-    dpd_delay_s: int = 10
-    retransmit_timeout_s: float = 7.0
-    retransmit_base: float = 1.0
-    retransmit_tries: int = 4
+    # gives up when the retransmission sequence ends: 15 s + (2 + 4 + 8 + 16) s = 45 s, see
+    # dead_peer_after_s (strongSwan's defaults would take 165 s). A short first retransmit also
+    # keeps the cost of one lost IKE packet at 2 s. These settings apply to the whole charon.
+    dpd_delay_s: int = 15
+    retransmit_timeout_s: float = 2.0
+    retransmit_base: float = 2.0
+    retransmit_tries: int = 3
     #: Azure tunnel MTU; applied to the TUN device by Charon.assign_inner().
     mtu: int = 1400
     #: Local IKE / NAT-T ports; a second charon in one namespace needs another pair (1500/14500).
@@ -115,19 +118,17 @@ class TunnelSpec:
         charon sends a DPD probe dpd_delay_s after the last inbound packet, then retransmits
         after timeout x base^(n-1) for n = 1..tries and gives up one timeout after the last.
         """
-        sequence = sum(
-            self.retransmit_timeout_s * self.retransmit_base**k for k in range(self.retransmit_tries + 1)
-        )
-        return self.dpd_delay_s + sequence
+        base, tries = self.retransmit_base, self.retransmit_tries
+        return self.dpd_delay_s + sum(self.retransmit_timeout_s * base**n for n in range(tries + 1))
 
 
 def _actions(spec: TunnelSpec) -> dict[str, str]:
     """start/dpd/close actions of the child SA.
 
-    The on-prem device initiates and keeps the tunnel up (Azure requires the on-prem side to
-    initiate BGP over APIPA addresses; the tunnel has to exist first). The responder only
-    answers: ``trap`` would install a 0.0.0.0/0 trap policy (a default route into its TUN
-    table) and make both ends initiate, which yields duplicate SAs and muddies measurements.
+    The initiator (on-prem device) keeps the tunnel up: it restarts after a DPD timeout and
+    re-creates what the peer deletes. The responder only answers: ``trap`` would install a
+    0.0.0.0/0 trap policy (a default route into its TUN table) and let both ends initiate,
+    which yields duplicate SAs and muddies measurements.
     """
     if spec.initiator:
         return {"start": "start", "dpd": "restart", "close": "start"}
@@ -167,13 +168,19 @@ class _Failure:
 # specific causes come first. {0} is the first regex group.
 _FAILURES = (
     _Failure(
+        re.compile(r"unable to add SAD entry with SPI (\S+)"),
+        "charon could not install IPsec SA {0} (kernel XFRM in use instead of kernel-libipsec?).",
+        True,
+    ),
+    _Failure(
         re.compile(r"tried \d+ shared keys? for '[^']*' - '([^']*)', but MAC mismatched"),
         "the AUTH payload from peer {0} does not match our pre-shared key (wrong pre-shared key).",
         True,
     ),
     _Failure(
         re.compile(r"received (AUTHENTICATION_FAILED) notify error"),
-        "the peer rejected our authentication (AUTHENTICATION_FAILED): the pre-shared keys or IDs differ.",
+        "the peer rejected our authentication (AUTHENTICATION_FAILED): the pre-shared keys or IDs"
+        " differ.",
         True,
     ),
     _Failure(
@@ -188,12 +195,15 @@ _FAILURES = (
     ),
     _Failure(
         re.compile(r"received (NO_PROPOSAL_CHOSEN) notify error"),
-        "the peer answered NO_PROPOSAL_CHOSEN: IKE proposal mismatch, or no connection for our address there.",
+        "the peer answered NO_PROPOSAL_CHOSEN: IKE proposal mismatch, or it has no connection for"
+        " our address.",
         True,
     ),
     _Failure(
         re.compile(
-            r"received proposals: (\S+)\n.*configured proposals: (\S+)\n(?:(?!.*received proposals: ).*\n)*?"
+            # The proposal lines closest before the rejection: no other "received proposals" between.
+            r"received proposals: (\S+)\n.*configured proposals: (\S+)\n"
+            r"(?:(?!.*received proposals: ).*\n)*?"
             r".*(?:received proposals unacceptable|no acceptable proposal found)"
         ),
         "the peer proposed {0} but we accept only {1} (NO_PROPOSAL_CHOSEN): proposal mismatch.",
@@ -201,17 +211,19 @@ _FAILURES = (
     ),
     _Failure(
         re.compile(r"no IKE config found for (\S+?), sending NO_PROPOSAL_CHOSEN"),
-        "a peer knocked but no connection is configured for {0}: the addresses do not match.",
+        "a peer contacted us but no connection is configured for {0}: the addresses do not match.",
         True,
     ),
     _Failure(
         re.compile(r"giving up after (\d+) retransmits"),
-        "the peer did not answer (gave up after {0} retransmits): peer unreachable or UDP 500/4500 blocked.",
+        "the peer did not answer (gave up after {0} retransmits): peer unreachable or UDP 500/4500"
+        " blocked.",
         False,
     ),
     _Failure(
         re.compile(r"retransmit (\d+) of request"),
-        "the peer did not answer ({0} retransmits so far): peer unreachable or UDP 500/4500 blocked.",
+        "the peer did not answer ({0} retransmits so far): peer unreachable or UDP 500/4500"
+        " blocked.",
         False,
     ),
 )
@@ -222,10 +234,8 @@ _TUN_CREATED = re.compile(r"created TUN device: (\S+)")
 
 def _match_failure(log_text: str) -> tuple[_Failure, str] | None:
     """The failure behind the latest attempt: only the log after the last established CHILD_SA."""
-    last_up = None
-    for last_up in _CHILD_ESTABLISHED.finditer(log_text):
-        pass
-    recent = log_text[last_up.end():] if last_up else log_text
+    ups = list(_CHILD_ESTABLISHED.finditer(log_text))
+    recent = log_text[ups[-1].end():] if ups else log_text
     for failure in _FAILURES:
         matches = list(failure.pattern.finditer(recent))
         if matches:
@@ -259,25 +269,31 @@ def _is_our_charon(pid: int, conf: Path) -> bool:
 
 
 def _kill(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    """SIGTERM, then SIGKILL after ``timeout``; reaps ``proc`` when it is our child."""
-    for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+    """SIGTERM, then SIGKILL if still alive after ``timeout``. ``proc`` is given when the process
+    is our child: it is then reaped (an unreaped child stays in /proc as a zombie)."""
+
+    def gone_within(seconds: float) -> bool:
+        if proc is not None:
+            try:
+                proc.wait(seconds)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + seconds
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    for sig, seconds in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
-            break
-        if proc is not None:
-            try:
-                proc.wait(wait_s)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-        deadline = time.monotonic() + wait_s
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not _pid_alive(pid):
             return
-    if proc is not None:
-        proc.wait(1.0)
+        if gone_within(seconds):
+            return
+    raise RuntimeError(f"process {pid} survived SIGKILL")
 
 
 def leftover_pids(run_dir: Path) -> list[int]:
@@ -346,7 +362,18 @@ class Charon:
             f" [log: {self.log_file}]"
         )
 
+    def _run_in_node(self, argv: list[str]) -> str:
+        proc = self.node.popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        out, _ = proc.communicate(timeout=10)
+        text = out.decode(errors="replace").strip()
+        if proc.returncode != 0:
+            raise self._fail(f"{' '.join(argv)} failed: {text}")
+        return text
+
     def log_text(self, since_mark: bool = False) -> str:
+        """charon's log, from the start or only since the last load()/initiate()."""
         try:
             with self.log_file.open("rb") as f:
                 f.seek(self._log_mark if since_mark else 0)
@@ -375,7 +402,7 @@ class Charon:
         """Write the configs, start charon and wait until its vici socket answers."""
         if self._proc is not None:
             raise self._fail("charon already started")
-        rules = self.node.cmd(f"ip rule show table {self.spec.routing_table}").strip()
+        rules = self._run_in_node(["ip", "rule", "show", "table", str(self.spec.routing_table)])
         if rules:
             raise self._fail(f"routing table {self.spec.routing_table} is already in use: {rules}")
         (self.dir / "run").mkdir(parents=True, exist_ok=True)
@@ -397,7 +424,12 @@ class Charon:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "STRONGSWAN_CONF": str(self.conf)},
+                # LIBMOUNT_UTAB keeps mount(8) from creating /run/mount/ in the shared /run.
+                env={
+                    **os.environ,
+                    "STRONGSWAN_CONF": str(self.conf),
+                    "LIBMOUNT_UTAB": str(self.dir / "utab"),
+                },
             )
         self.pid_file.write_text(f"{self._proc.pid}\n")
         deadline = time.monotonic() + timeout
@@ -437,8 +469,9 @@ class Charon:
                 }
             )
         self._log_mark = self.log_file.stat().st_size
+        uri = f"unix://{self.vici_socket}"
         done = subprocess.run(
-            [SWANCTL_BIN, "--load-conns", "--uri", f"unix://{self.vici_socket}", "--file", str(self.swanctl_conf)],
+            [SWANCTL_BIN, "--load-conns", "--uri", uri, "--file", str(self.swanctl_conf)],
             capture_output=True,
             text=True,
             timeout=10,
@@ -485,10 +518,11 @@ class Charon:
             if found and found[0].final:
                 raise self._fail(found[1])
             if time.monotonic() > deadline:
-                states = f"IKE {_decode(ike['state']) if ike else 'none'}, CHILD {_decode(child['state']) if child else 'none'}"
+                ike_state = _decode(ike["state"]) if ike else "none"
+                states = f"IKE {ike_state}, CHILD {_decode(child['state']) if child else 'none'}"
                 cause = found[1] if found else "no failure in the log; is the peer configured?"
                 raise self._fail(f"not established within {timeout:g} s ({states}): {cause}")
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def status(self) -> dict[str, Any]:
         """IKE/CHILD state, seconds since establishment and CHILD SA counters (None if no SA)."""
@@ -510,20 +544,33 @@ class Charon:
             "packets_out": counter("packets-out"),
         }
 
-    def _terminate(self, message: dict[str, Any]) -> None:
+    def _terminate(self, message: dict[str, Any], timeout: float) -> str | None:
+        """Send a vici terminate; returns charon's error if it did not complete within ``timeout``."""
         self._check_running()
-        with self._session(timeout=10.0) as session:
-            for _ in session.terminate(message):
-                pass
+        try:
+            with self._session(timeout=timeout + 5.0) as session:
+                for _ in session.terminate({**message, "timeout": int(timeout * 1000)}):
+                    pass
+        except CommandException as error:
+            return str(error)
+        return None
 
     def terminate_ike(self, timeout: float = 3.0) -> None:
-        """Delete the IKE SA and its CHILD SAs (sends DELETE; destroys them anyway after
-        ``timeout`` if the peer does not answer). A peer that initiated re-initiates."""
-        self._terminate({"ike": self.spec.name, "timeout": int(timeout * 1000), "force": "yes"})
+        """Delete the IKE SA and its CHILD SAs: sends DELETE and, if the peer does not answer
+        within ``timeout``, destroys them anyway. A peer that initiated re-initiates."""
+        error = self._terminate({"ike": self.spec.name, "force": "yes"}, timeout)
+        # With force, charon reports a failure at the deadline although it destroyed the SA.
+        if error and self._sas()[0] is not None:
+            raise self._fail(f"terminating the IKE SA failed: {error}")
 
     def delete_child(self, timeout: float = 3.0) -> None:
-        """Delete only the CHILD SA (IPsec SA); the IKE SA stays up."""
-        self._terminate({"child": self.spec.name, "timeout": int(timeout * 1000)})
+        """Delete only the CHILD SA (the IPsec SA); the IKE SA stays up."""
+        error = self._terminate({"child": self.spec.name}, timeout)
+        if error:
+            raise self._fail(
+                f"CHILD SA deletion not confirmed within {timeout:g} s ({error}); it stays DELETING"
+                " until the peer answers or is declared dead"
+            )
 
     def assign_inner(self, address: str, peer: str | None = None) -> None:
         """Put an inner address (e.g. the APIPA ``169.254.21.1/30``) on the TUN device, set the
@@ -537,10 +584,7 @@ class Charon:
         if peer:
             commands.append(["ip", "route", "replace", f"{peer}/32", "dev", self.tun])
         for argv in commands:
-            proc = self.node.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            out, _ = proc.communicate(timeout=10)
-            if proc.returncode != 0:
-                raise self._fail(f"{' '.join(argv)} failed: {out.decode(errors='replace').strip()}")
+            self._run_in_node(argv)
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM charon (it sends DELETEs), SIGKILL after ``timeout``. Its mount namespace,
