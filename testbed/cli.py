@@ -174,8 +174,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_exec(args: argparse.Namespace) -> int:
     preflight.require_root()
     from testbed.net import Network
+    argv = list(args.command)
+    if argv[:1] == ["--name"] and len(argv) > 1:  # `exec NODE --name RUN -- CMD` reads naturally too
+        args.name, argv = state.check_run_name(argv[1]), argv[2:]
+    argv = argv[1:] if argv[:1] == ["--"] else argv
     net = Network.attach(args.name)
-    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not argv:
         argv = [os.environ.get("SHELL", "bash")]
     return net.run_in(args.node, argv).returncode
@@ -207,6 +210,25 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from testbed.clean import clean_all
     done = clean_all()
     print("\n".join(done) if done else "nothing to clean")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: bring the ExpressRoute topology up, show it converged, tear it down."""
+    preflight.require_root()
+    from testbed.net import Interrupted, install_signal_handlers
+    install_signal_handlers()
+    args.topology, args.set, args.params, args.config = "expressroute", [], None, []
+    net = None
+    try:
+        net = _bring_up(args)
+        _print_up(net.convergence.total_s, net)
+    except (Interrupted, KeyboardInterrupt):
+        return 130
+    finally:
+        if net is not None:
+            net.stop()
+    print("torn down; the host is as it was")
     return 0
 
 
@@ -272,6 +294,9 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("down", help="stop a run and clean up")
     _add_run_opts(sp)
     sp.set_defaults(func=cmd_down)
+    sp = sub.add_parser("demo", help="the main job: the default scenario, results and plots")
+    _add_run_opts(sp)
+    sp.set_defaults(func=cmd_demo)
     sub.add_parser("clean", help="remove whatever killed runs left behind").set_defaults(func=cmd_clean)
     sub.add_parser("list", help="topologies and running runs").set_defaults(func=cmd_list)
     sp = sub.add_parser("params", help="every parameter with its (Azure) default")

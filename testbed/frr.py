@@ -76,6 +76,18 @@ class FrrRouter:
     def vtysh(self, *commands: str, timeout: float = 10.0) -> str:
         return vtysh(self.instance, *commands, timeout=timeout)
 
+    def apply(self, config: str, timeout: float = 60.0) -> None:
+        """Apply configuration lines (as in frr.conf) to the running daemons, in one vtysh call."""
+        path = self.conf.parent / "apply.conf"
+        path.write_text(config)
+        try:
+            res = subprocess.run(["vtysh", "-N", self.instance, "-f", str(path)],
+                                 capture_output=True, text=True, timeout=timeout)
+        finally:
+            path.unlink(missing_ok=True)
+        if res.returncode != 0:
+            raise TestbedError(f"{self.name} rejected the configuration ({res.stdout.strip()[:200]}): fix it.")
+
     def json(self, command: str) -> Any:
         return vtysh_json(self.instance, command)
 

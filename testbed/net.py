@@ -220,7 +220,8 @@ class Network:
                         info = self.frr[r.name].json(f"show bgp neighbors {n.addr} json").get(n.addr, {})
                     except TestbedError:
                         continue
-                    if "prefix" in str(info.get("lastResetDueTo", "")).lower() and info.get("bgpState") != "Established":
+                    why = f"{info.get('lastResetDueTo', '')} {info.get('lastNotificationReason', '')}".lower()
+                    if "prefix" in why and info.get("bgpState") != "Established":
                         since = down_since.setdefault(key, time.monotonic())
                         if time.monotonic() - since >= retry_s:
                             self.frr[r.name].vtysh(f"clear bgp ipv4 unicast {n.addr}")

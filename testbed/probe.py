@@ -21,8 +21,10 @@ Wire format (network byte order, padded with zeros to ``--size`` bytes)::
     u64 seq (modulo 2**seq_bits)  | i64 send_ns (CLOCK_MONOTONIC, stamped just before sendto)
 
 Receiving
-    The peer's probes are read with ``recvmsg`` and two ancillary messages: IP_PKTINFO /
-    IPV6_PKTINFO (receiving interface index, for per-packet path attribution) and, with
+    The peer's probes are read with ``recvmsg`` and three ancillary messages: IP_PKTINFO /
+    IPV6_PKTINFO (receiving interface index, for per-packet path attribution), IP_TOS /
+    IPV6_TCLASS (the received TOS byte: routers on the way mark each path with a DSCP, see
+    ``testbed.pathmark``) and, with
     ``--rx-stamp kernel`` (default), SO_TIMESTAMPNS (kernel receive time on CLOCK_REALTIME,
     converted to CLOCK_MONOTONIC with an offset re-sampled at every drain).  Because the stamp
     comes from the kernel, the sockets are drained only at the send wake-ups (no extra
@@ -33,7 +35,8 @@ Record file (``--out``): a 16-byte header then fixed 32-byte little-endian recor
     header: 8s magic b'TBPROBE1' | u32 record size (32) | u32 seq_bits
     record: u16 flow | u16 flags | i32 ifindex | u64 seq (as on the wire) |
             i64 send_ns | i64 recv_ns
-    flags: bit0 = recv_ns is a kernel timestamp (else user space, just after recvmsg)
+    flags: bit0 = recv_ns is a kernel timestamp (else user space, just after recvmsg);
+           bits 8-15 = the received TOS / traffic class byte (DSCP = flags >> 10)
 
 Records are buffered (64 KiB, and at least once a second) and flushed on exit, SIGTERM and
 SIGINT.  A JSON sidecar
@@ -75,6 +78,10 @@ IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # == SCM_TIMESTAMPNS (asm-generic)
 IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
+IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)
+IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
+IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+TOS_SHIFT = 8  # the received TOS byte sits in the upper byte of a record's flags
 PR_SET_TIMERSLACK = 29
 
 HIST_US = 20000  # lateness histogram: 1 us bins up to 20 ms, larger values kept in a list
@@ -162,8 +169,10 @@ class Probe:
                 pass
             if self.v6:
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
             else:
                 s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+                s.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
             if a.rx_stamp == "kernel":
                 s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             if a.tos:
@@ -202,7 +211,8 @@ class Probe:
             "record_format": {
                 "header": "<8sII magic=TBPROBE1, record_size, seq_bits",
                 "record": "<HHiQqq flow, flags, ifindex, seq, send_ns, recv_ns",
-                "record_size": RECORD.size, "flags": {"kernel_ts": FLAG_KERNEL_TS},
+                "record_size": RECORD.size,
+                "flags": {"kernel_ts": FLAG_KERNEL_TS, "tos_shift": TOS_SHIFT},
             },
             "schedule": {
                 "t0_ns": self.t0_ns, "interval_ns": self.interval_ns,
@@ -293,6 +303,7 @@ class Probe:
         pkt_lvl = socket.IPPROTO_IPV6 if self.v6 else socket.IPPROTO_IP
         pkt_type = IPV6_PKTINFO if self.v6 else IP_PKTINFO
         pkt_off = 16 if self.v6 else 0
+        tos_type = IPV6_TCLASS if self.v6 else socket.IP_TOS
         SOL = socket.SOL_SOCKET
         from_le = int.from_bytes
         sleep = time.sleep
@@ -370,17 +381,21 @@ class Probe:
                                     continue
                                 ifx = -1
                                 rts = tu
-                                flags = 0
+                                kts = 0
+                                tos = 0
                                 for lvl, typ, data in anc:
                                     if lvl == pkt_lvl and typ == pkt_type:
                                         ifx = from_le(data[pkt_off:pkt_off + 4], "little")
+                                    elif lvl == pkt_lvl and typ == tos_type:
+                                        tos = data[0]  # a byte (IPv4) or a native int (IPv6)
                                     elif lvl == SOL and typ == SO_TIMESTAMPNS:
                                         sec, nsec = struct.unpack_from("<qq", data)
                                         rts = sec * 1_000_000_000 + nsec - off_rt
-                                        flags = FLAG_KERNEL_TS
-                                nkts += flags
+                                        kts = FLAG_KERNEL_TS
+                                nkts += kts
                                 received[fl] += 1
-                                pack_rec(recbuf, off, fl, flags, ifx, pseq, psend, rts)
+                                pack_rec(recbuf, off, fl, kts | (tos << TOS_SHIFT), ifx, pseq,
+                                         psend, rts)
                                 off += recsize
                                 if off == reclen:
                                     out.write(recbuf)

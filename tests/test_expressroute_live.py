@@ -1,0 +1,85 @@
+"""The ExpressRoute topology with real FRR: Azure's behaviour, observed through FRR JSON and the kernel."""
+import ipaddress
+import time
+
+import pytest
+
+from testbed import catalog, kernel
+from testbed.net import Network
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def er():
+    topo = catalog.build("expressroute", {"msee.prefix_limit_retry_s": 2})
+    with Network(topo, run="iter") as net:
+        net.wait_converged(timeout=30)
+        yield net
+
+
+def eventually(check, within: float, interval: float = 0.2):
+    """Poll ``check`` (returns what is still wrong, empty when good) until it holds or time runs out."""
+    deadline = time.monotonic() + within
+    while True:
+        wrong = check()
+        if not wrong or time.monotonic() > deadline:
+            return wrong
+        time.sleep(interval)
+
+
+def test_converges_within_10_s(er):
+    assert er.convergence.total_s < 10, er.convergence
+
+
+def test_msee_timers_and_bfd_are_azure_defaults(er):
+    n = er.frr["msee1"].json("show bgp neighbors json")["192.168.100.129"]
+    assert (n["bgpTimerKeepAliveIntervalMsecs"], n["bgpTimerHoldTimeMsecs"]) == (60000, 180000)
+    peer, = [p for p in er.frr["msee1"].json("show bfd peers json") if p["peer"] == "192.168.100.129"]
+    assert peer["status"] == "up"
+    assert (peer["receive-interval"], peer["transmit-interval"], peer["detect-multiplier"]) == (300, 300, 3)
+
+
+def test_vnet_prefix_reaches_onprem_with_as_path_12076_only(er):
+    route = er.frr["ce1"].json("show bgp ipv4 unicast 10.10.0.0/16 json")
+    assert [p["aspath"]["string"] for p in route["paths"]] == ["12076"]
+
+
+def test_active_active_ecmp_both_directions(er):
+    with kernel.netlink(er.pid("core")) as ipr:
+        core = kernel.fib(ipr)["10.10.0.0/16"]
+    with kernel.netlink(er.pid("ergw")) as ipr:
+        ergw = kernel.fib(ipr)["10.20.0.0/16"]
+    assert sorted(h["ifname"] for h in core) == ["core-eth1", "core-eth2"]   # via ce1 and ce2
+    assert sorted(h["ifname"] for h in ergw) == ["ergw-eth1", "ergw-eth2"]   # via msee1 and msee2
+    assert er.ping("h1", "10.10.1.4") and er.ping("vm1", "10.20.1.10")
+
+
+def _flood(n: int) -> tuple[str, str]:
+    nets = list(ipaddress.ip_network("10.128.0.0/9").subnets(new_prefix=24))[:n]
+    add = [f"ip route {p} blackhole" for p in nets] + ["router bgp 65020", " address-family ipv4 unicast"]
+    add += [f"  network {p}" for p in nets]
+    remove = ["router bgp 65020", " address-family ipv4 unicast"] + [f"  no network {p}" for p in nets]
+    remove += [" exit-address-family", "exit"] + [f"no ip route {p} blackhole" for p in nets]
+    return "\n".join(add) + "\n", "\n".join(remove) + "\n"
+
+
+def test_prefix_limit_drops_the_msee_session_and_it_comes_back(er):
+    limit = er.topo.params.prefix_limit()
+    add, remove = _flood(limit + 1)  # with the on-prem /16 that is limit + 2 prefixes
+
+    def msee1_session():
+        return er.frr["msee1"].json("show bgp neighbors 192.168.100.129 json")["192.168.100.129"]
+
+    er.frr["core"].apply(add)
+    try:
+        assert not eventually(lambda: [] if msee1_session()["bgpState"] != "Established" else ["up"], 30)
+        s = msee1_session()
+        assert "Maximum Number of Prefixes" in s.get("lastNotificationReason", "")
+        # The leak reaches both CEs, so both MSEEs drop: the whole circuit is down.
+        assert not er.ping("h1", "10.10.1.4")
+    finally:
+        er.frr["core"].apply(remove)
+    assert not eventually(lambda: [] if msee1_session()["bgpState"] == "Established" else ["down"], 30)
+    assert not eventually(lambda: [] if msee1_session()["addressFamilyInfo"]["ipv4Unicast"]
+                          .get("acceptedPrefixCounter") == 1 else ["count"], 10)
