@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 
-from testbed import frr, state
+from testbed import frr, ipsec, state
 from testbed.procs import cmdline, pids_in_netns, stop
 
 
@@ -23,6 +23,9 @@ def clean_run(run: str) -> list[str]:
     for d in frr.leftover_instances(run):
         frr.reap_instance(d)
         done.append(f"stopped FRR instance {d.name}")
+    charons = ipsec.clean(state.work_dir(run))
+    if charons:
+        done.append(f"stopped {len(charons)} charon process(es)")
     left = pids_in_netns(inodes) if inodes else []
     if left:
         stop(left)
@@ -34,15 +37,18 @@ def clean_run(run: str) -> list[str]:
     fd = state.lock(run)  # free now that the owner is gone: drop the lock file too
     if fd is not None:
         state.unlock(run, fd)
-    try:
-        state.ROOT.rmdir()  # only when no other run is left
-    except OSError:
-        pass
+    for root in (state.ROOT, state.WORK_ROOT):
+        try:
+            root.rmdir()  # only when no other run is left
+        except OSError:
+            pass
     return done
 
 
 def clean_all() -> list[str]:
     runs = set(state.runs())
+    if state.WORK_ROOT.is_dir():
+        runs |= {d.name for d in state.WORK_ROOT.iterdir() if d.is_dir()}
     runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
     done = []
     for run in sorted(runs):

@@ -54,8 +54,7 @@ class FrrRouter:
         shutil.chown(self.conf.parent, "frr", "frr")
         cmds = []
         for d in self.daemons:
-            cmds.append(f"{FRR_BIN / d} -d -N {self.instance} -u frr -g frr -f {self.conf}"
-                        f" -i {self.rundir / (d + '.pid')} >/dev/null 2>&1")
+            cmds.append(self._command(d))
             if d == "zebra":
                 # The other daemons connect to zebra: start it first and wait for its socket.
                 cmds.append(f"for i in $(seq 100); do [ -S {self.rundir}/zserv.api ] && break; sleep 0.02; done")
@@ -65,6 +64,20 @@ class FrrRouter:
             raise TestbedError(
                 f"FRR {', '.join(missing)} did not start on {self.name}: see {self.conf.parent}/frr.log."
             )
+
+    def _command(self, daemon: str) -> str:
+        return (f"{FRR_BIN / daemon} -d -N {self.instance} -u frr -g frr -f {self.conf}"
+                f" -i {self.rundir / (daemon + '.pid')} >/dev/null 2>&1")
+
+    def start_daemon(self, node: Any, daemon: str) -> int:
+        """Start one daemon again (after a crash) with the command line ``start`` used; its pid."""
+        pidfile = self.rundir / f"{daemon}.pid"
+        pidfile.unlink(missing_ok=True)  # the dead daemon's: wait for the new one's
+        node.cmd(self._command(daemon))
+        pid = read_pidfile(pidfile)
+        if pid is None:
+            raise TestbedError(f"FRR {daemon} did not start again on {self.name}: see {self.conf.parent}/frr.log.")
+        return pid
 
     def pids(self) -> list[int]:
         return [p for d in self.daemons if (p := read_pidfile(self.rundir / f"{d}.pid"))]

@@ -17,6 +17,7 @@ from typing import Any
 from testbed import converge, kernel, state
 from testbed.errors import TestbedError
 from testbed.frr import FrrRouter, dry_run
+from testbed.ipsec import Tunnels
 from testbed.procs import netns_inode, pids_in_netns, stop
 from testbed.render import frr_conf
 from testbed.topo import Topology
@@ -55,6 +56,7 @@ class Network:
         self.configs = dict(configs or {})
         self.dir = state.run_dir(run)
         self.frr: dict[str, FrrRouter] = {}
+        self.tunnels: Tunnels | None = None
         self.nodes: dict[str, Any] = {}    # mininet Nodes, only in the process that built them
         self.pids: dict[str, int] = {}     # node shell pids: the handle into each namespace
         self.mn = None
@@ -100,6 +102,10 @@ class Network:
                             intfName1=link.a.name, intfName2=link.b.name)
         for name in self.topo.nodes():
             self._configure_node(name)
+        if self.topo.tunnels:
+            self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
+            self.tunnels.start(self.nodes)
+            self._record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
         for name, router in self.topo.routers.items():
             self.frr[name] = FrrRouter(self.run, name, confs[name], router.daemons)
             self.frr[name].start(self.nodes[name])
@@ -128,6 +134,8 @@ class Network:
         inodes = set(self.state.get("netns_inodes", []))
         for r in self.frr.values():
             r.stop()
+        if self.tunnels is not None:
+            self.tunnels.stop()
         if self.mn is not None:
             try:
                 self.mn.stop()
@@ -137,6 +145,7 @@ class Network:
         # Anything still inside our namespaces (a probe, a capture, a stray daemon) goes too.
         stop(pids_in_netns(inodes))
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(state.work_dir(self.run), ignore_errors=True)
         state.unlock(self.run, self._lock_fd)
         self._claimed = False
 
@@ -184,9 +193,9 @@ class Network:
             if intf.mtu:
                 cmds.append(f"ip link set {intf.name} mtu {intf.mtu}")
             cmds.append(f"ip link set {intf.name} up")
-        host = self.topo.hosts.get(name)
-        if host and host.gateway:
-            cmds.append(f"ip route add default via {host.gateway}")
+        node_model = self.topo.hosts.get(name) or self.topo.routers.get(name)
+        if node_model and node_model.gateway:
+            cmds.append(f"ip route add default via {node_model.gateway}")
         out = node.cmd("; ".join(cmds) + " 2>&1")
         if out.strip():
             raise TestbedError(f"configuring node {name} failed ({out.strip()[:200]}): this is a testbed bug, please report it.")
@@ -241,6 +250,8 @@ class Network:
         net.state = st
         net.pids = {n: info["pid"] for n, info in st["nodes"].items()}
         net.frr = {n: FrrRouter(run, n, net.dir / n / "frr.conf", r.daemons) for n, r in net.topo.routers.items()}
+        if net.topo.tunnels:
+            net.tunnels = Tunnels(net.topo, state.work_dir(run))
         return net
 
     # --- using it (thread-safe: every call forks its own process into the namespace) ---

@@ -69,6 +69,32 @@ DEFAULTS: dict[str, Param] = {
     # azure-facts: "overall gateway-to-MSEE convergence up to a minute"; MSEE timers apply.
     "ergw.keepalive_s":      Param(60, "ER gateway BGP keepalive toward the MSEEs (s)"),
     "ergw.hold_s":           Param(180, "ER gateway BGP hold time toward the MSEEs (s)"),
+    # --- on-prem preference between the two paths (azure-facts: "On-prem must mirror it: a higher
+    # local preference on routes learned over ExpressRoute (for example 150 against 100)") ---
+    "onprem.er_local_pref":  Param(150, "local preference on-prem gives routes learned over ExpressRoute"),
+    "onprem.vpn_local_pref": Param(100, "local preference on-prem gives routes learned over the VPN"),
+    # --- Azure's choice for an identical prefix: ExpressRoute over VPN. azure-facts: in Microsoft's
+    # lab output ER routes carry weight 32769 against 32768 for VPN (an inference, not documented).
+    "vnet.er_weight":        Param(32769, "weight the VNet gives routes from the ExpressRoute gateway"),
+    "vnet.vpn_weight":       Param(32768, "weight the VNet gives routes from the VPN gateway"),
+    # --- site-to-site VPN (azure-facts: "Site-to-site VPN gateway") ---
+    "vpngw.asn":             Param(65515, "VPN gateway AS number"),
+    # "BGP timers: keepalive 60 s, hold 180 s, fixed"; "BFD: not supported on S2S VPN".
+    "vpngw.keepalive_s":     Param(60, "VPN gateway BGP keepalive (s)"),
+    "vpngw.hold_s":          Param(180, "VPN gateway BGP hold time (s)"),
+    "vpngw.prefix_limit":    Param(4000, "prefixes the VPN gateway accepts before dropping the session"),
+    "vpngw.instances":       Param(2, "gateway instances: 2 = active-active (one tunnel each), 1 = active-standby"),
+    # "custom APIPA addresses in 169.254.21.0-169.254.22.255; with APIPA the on-prem side must
+    # initiate BGP"; or an address in the GatewaySubnet.
+    "vpn.bgp_peering":       Param("apipa", "BGP peer addresses: 'apipa' (169.254.21.x/22.x) or 'gatewaysubnet'"),
+    "vpn.ike_proposal":      Param("aes256-sha256-modp1024", "IKE proposal (Azure default: AES256/SHA256, DH group 2)"),
+    "vpn.ike_lifetime_s":    Param(28800, "IKE SA lifetime (s)"),
+    "vpn.esp_proposal":      Param("aes256-sha256", "Child SA proposal (AES256/SHA256, no PFS)"),
+    "vpn.child_lifetime_s":  Param(27000, "Child SA lifetime (s)"),
+    "vpn.dpd_timeout_s":     Param(45, "dead peer detection timeout (s; Azure default 45, range 9-3600)"),
+    "vpn.mtu":               Param(1400, "tunnel MTU"),
+    "vpn.mss":               Param(1350, "TCP MSS clamp on the tunnel"),
+    "inet.prefix":           Param("198.51.100.0/24", "the 'internet' between on-prem and Azure's public IPs"),
     # --- bring-up ---
     "converge.timeout_s":    Param(60, "how long to wait for convergence before giving up (s)"),
 }
@@ -210,12 +236,18 @@ def validate(params: Params) -> None:
         )
     if hold < 3 * ka:
         raise TestbedError(f"onprem.hold_s {hold} must be at least 3 x onprem.keepalive_s {ka}: raise it.")
+    if params["vpn.bgp_peering"] not in ("apipa", "gatewaysubnet"):
+        raise TestbedError(f"vpn.bgp_peering is {params['vpn.bgp_peering']!r}: use 'apipa' or 'gatewaysubnet'.")
+    if not 9 <= params["vpn.dpd_timeout_s"] <= 3600:
+        raise TestbedError("vpn.dpd_timeout_s must be within Azure's 9-3600 s: fix the value.")
+    if params["vpngw.instances"] not in (1, 2):
+        raise TestbedError("vpngw.instances must be 1 (active-standby) or 2 (active-active): fix the value.")
     if params["bfd.interval_ms"] < 10 or params["bfd.multiplier"] < 1:
         raise TestbedError("bfd.interval_ms must be >= 10 and bfd.multiplier >= 1: fix the values.")
 
     nets = {k: _network(params, k) for k in (
         "onprem.prefix", "onprem.links", "er.peering_subnet", "msee.backbone",
-        "vnet.prefix", "vnet.gateway_subnet")}
+        "vnet.prefix", "vnet.gateway_subnet", "inet.prefix")}
     lan, subnet = _network(params, "onprem.lan"), _network(params, "vnet.subnet")
     if not lan.subnet_of(nets["onprem.prefix"]):
         raise TestbedError(f"onprem.lan {lan} is not inside onprem.prefix {nets['onprem.prefix']}: fix one of them.")

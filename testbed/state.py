@@ -16,6 +16,8 @@ from testbed.errors import TestbedError
 from testbed.procs import alive, cmdline
 
 ROOT = Path(os.environ.get("TESTBED_RUNDIR", "/run/testbed"))
+# charon bind-mounts its own /run, so what it reads lives outside /run (see testbed.strongswan).
+WORK_ROOT = Path(os.environ.get("TESTBED_WORKDIR", "/var/lib/testbed"))
 RUN_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 DEFAULT_RUN = "tb"
 
@@ -28,6 +30,10 @@ def check_run_name(run: str) -> str:
 
 def run_dir(run: str) -> Path:
     return ROOT / run
+
+
+def work_dir(run: str) -> Path:
+    return WORK_ROOT / run
 
 
 def state_path(run: str) -> Path:

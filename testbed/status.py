@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 
 def _iface_labels(net: "Network") -> dict[tuple[str, str], str]:
-    return {(end.node, end.name): link.label for link in net.topo.links for end in (link.a, link.b)}
+    labels = {(end.node, end.name): link.label for link in net.topo.links for end in (link.a, link.b)}
+    labels.update(net.topo.tun_labels())
+    return labels
 
 
 def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
@@ -60,4 +62,5 @@ def collect(net: "Network") -> dict[str, Any]:
         "up_for_s": round(time.time() - st["started_at"], 1) if st.get("started_at") else None,
         "convergence": st.get("convergence"),
         "bgp": bgp_sessions(net), "paths": paths(net),
+        "tunnels": net.tunnels.status() if net.tunnels else [],
     }

@@ -296,15 +296,19 @@ def _kill(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> Non
     raise RuntimeError(f"process {pid} survived SIGKILL")
 
 
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def leftover_pids(run_dir: Path) -> list[int]:
     """Pids of charons still running from pid files under ``run_dir`` (e.g. of a killed run)."""
     pids = []
     for pid_file in sorted(Path(run_dir).glob("*/charon.pid")):
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if _is_our_charon(pid, pid_file.parent / "strongswan.conf"):
+        pid = _read_pid(pid_file)
+        if pid is not None and _is_our_charon(pid, pid_file.parent / "strongswan.conf"):
             pids.append(pid)
     return pids
 
@@ -383,6 +387,9 @@ class Charon:
 
     def _check_running(self) -> None:
         if self._proc is None:
+            pid = _read_pid(self.pid_file)
+            if pid is not None and _is_our_charon(pid, self.conf):
+                return  # started by another process (the run's owner): reachable over vici
             raise self._fail("charon is not started")
         if self._proc.poll() is not None:
             out = (self.dir / "charon.out").read_text(errors="replace").strip()
@@ -571,6 +578,12 @@ class Charon:
                 f"CHILD SA deletion not confirmed within {timeout:g} s ({error}); it stays DELETING"
                 " until the peer answers or is declared dead"
             )
+
+    def attach(self) -> "Charon":
+        """Use a charon another process started (for status): its TUN device from the log."""
+        tun = _TUN_CREATED.search(self.log_text())
+        self.tun = tun.group(1) if tun else None
+        return self
 
     def assign_inner(self, address: str, peer: str | None = None) -> None:
         """Put an inner address (e.g. the APIPA ``169.254.21.1/30``) on the TUN device, set the

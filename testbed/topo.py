@@ -63,6 +63,7 @@ class Neighbor:
     multihop: int | None = None
     update_source: str | None = None
     passive: bool = False
+    weight: int | None = None
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Router:
     route_maps: list[RouteMap] = field(default_factory=list)
     maximum_paths: int = 1
     daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd", "bfdd")
+    gateway: str | None = None    # a kernel default route set with the addresses (outer IPsec path)
 
     def bfd_profiles(self) -> list[BfdProfile]:
         seen: dict[str, BfdProfile] = {}
@@ -99,6 +101,27 @@ class Host:
     name: str
     role: str
     gateway: str | None = None
+
+
+@dataclass
+class Tunnel:
+    """A route-based IPsec tunnel between an on-prem VPN device and an Azure gateway instance.
+
+    Each end has an outer ("public") address and an inner BGP address put on its TUN device as
+    a /32; FRR routes the peer's /32 through the TUN device (Azure: "a /32 host route to the
+    Azure BGP peer address through the tunnel").
+    """
+
+    label: str                 # "vpn-tunnel0"
+    onprem: str                # node names
+    azure: str
+    onprem_outer: str
+    azure_outer: str
+    onprem_inner: str
+    azure_inner: str
+    onprem_tun: str            # ipsecN: kernel-libipsec names TUN devices in creation order
+    azure_tun: str
+    onprem_ports: tuple[int, int] = (500, 4500)   # a second charon in one node needs its own
 
 
 @dataclass
@@ -119,6 +142,7 @@ class Topology:
     links: list[Link] = field(default_factory=list)
     fib: list[FibExpectation] = field(default_factory=list)
     reach: list[tuple[str, str]] = field(default_factory=list)   # (host, destination address)
+    tunnels: list[Tunnel] = field(default_factory=list)
     _ifcount: dict[str, int] = field(default_factory=dict)
 
     # --- building ---
@@ -152,11 +176,14 @@ class Topology:
 
     def ebgp(self, link: Link, label: str, a_opts: dict | None = None, b_opts: dict | None = None) -> None:
         """A BGP session over a link's two addresses (eBGP or iBGP, by the routers' ASNs)."""
-        a, b = self.routers[link.a.node], self.routers[link.b.node]
-        a.neighbors.append(Neighbor(addr=str(link.b.addr.ip), remote_as=b.asn, peer=b.name,
-                                    label=label, **(a_opts or {})))
-        b.neighbors.append(Neighbor(addr=str(link.a.addr.ip), remote_as=a.asn, peer=a.name,
-                                    label=label, **(b_opts or {})))
+        self.session(link.a.node, str(link.a.addr.ip), link.b.node, str(link.b.addr.ip), label, a_opts, b_opts)
+
+    def session(self, a: str, a_addr: str, b: str, b_addr: str, label: str,
+                a_opts: dict | None = None, b_opts: dict | None = None) -> None:
+        """A BGP session between two routers' addresses (``a`` configures ``b_addr`` and back)."""
+        ra, rb = self.routers[a], self.routers[b]
+        ra.neighbors.append(Neighbor(addr=b_addr, remote_as=rb.asn, peer=b, label=label, **(a_opts or {})))
+        rb.neighbors.append(Neighbor(addr=a_addr, remote_as=ra.asn, peer=a, label=label, **(b_opts or {})))
 
     # --- reading ---
     def nodes(self) -> list[str]:
@@ -178,6 +205,13 @@ class Topology:
         for r in self.routers.values():
             for n in r.neighbors:
                 yield r, n
+
+    def tun_labels(self) -> dict[tuple[str, str], str]:
+        """(node, TUN device) -> tunnel label, for naming paths."""
+        out = {}
+        for t in self.tunnels:
+            out[(t.onprem, t.onprem_tun)] = out[(t.azure, t.azure_tun)] = t.label
+        return out
 
     def address(self, node: str, index: int = 0) -> str:
         return str(list(self.interfaces(node))[index].addr.ip)

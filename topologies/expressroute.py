@@ -50,11 +50,14 @@ def add_expressroute(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Networ
     backbone = subnets(p["msee.backbone"], 30)
     t.router("ergw", asn=p["ergw.asn"], role="azure", router_id="10.255.1.2", maximum_paths=2)
     gw = t.link("ergw", "vnet", gw_links[0], label="ergw-vnet", a_host=2, b_host=1)
-    t.ebgp(gw, "ergw-vnet", a_opts={"next_hop_self": True}, b_opts={})
+    # Azure prefers ExpressRoute over VPN for an identical prefix (weight, see params).
+    t.ebgp(gw, "ergw-vnet", a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
 
     for i, (leg, er_net) in enumerate(zip(("primary", "secondary"), er), start=1):
         ce, msee = f"ce{i}", f"msee{i}"
-        t.router(ce, asn=p["onprem.asn"], role="onprem", router_id=f"10.255.0.{10 + i}")
+        # On-prem prefers ExpressRoute by local preference (azure-facts: 150 against 100).
+        t.router(ce, asn=p["onprem.asn"], role="onprem", router_id=f"10.255.0.{10 + i}",
+                 route_maps=[RouteMap("ER-IN", [f"set local-preference {p['onprem.er_local_pref']}"])])
         t.router(msee, asn=p["msee.asn"], role="azure", router_id=f"10.255.2.{i}",
                  route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])])
         # iBGP core <-> ce: the CE hands its ExpressRoute routes to the core with itself as next hop.
@@ -64,7 +67,7 @@ def add_expressroute(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Networ
         link = t.link(ce, msee, er_net, label=f"er-{leg}")
         t.ebgp(link, f"er-{leg}",
                a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"],
-                       "bfd": bfd if p["onprem.bfd"] else None},
+                       "bfd": bfd if p["onprem.bfd"] else None, "route_map_in": "ER-IN"},
                b_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"],
                        "bfd": bfd if p["bfd.enabled"] else None,
                        # Communities sent by the customer are ignored (azure-facts).
@@ -79,13 +82,16 @@ def add_expressroute(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Networ
                b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"]})
 
 
-def add_expectations(t: Topology, p: Params, er: bool = True) -> None:
+def add_expectations(t: Topology, p: Params) -> None:
+    """ExpressRoute is the path in both directions, load-shared over both links."""
     vnet, onprem = p["vnet.prefix"], p["onprem.prefix"]
-    if er:
-        t.fib += [FibExpectation("core", vnet, 2), FibExpectation("ergw", onprem, 2),
-                  FibExpectation("ce1", vnet), FibExpectation("ce2", vnet),
-                  FibExpectation("msee1", onprem), FibExpectation("msee2", onprem)]
-    t.fib += [FibExpectation("vnet", onprem)]
+    t.fib += [FibExpectation("core", vnet, 2), FibExpectation("ergw", onprem, 2),
+              FibExpectation("ce1", vnet), FibExpectation("ce2", vnet),
+              FibExpectation("msee1", onprem), FibExpectation("msee2", onprem),
+              FibExpectation("vnet", onprem)]
+
+
+def add_reach(t: Topology) -> None:
     t.reach += [("h1", t.address("vm1")), ("vm1", t.address("h1"))]
 
 
@@ -95,4 +101,5 @@ def build(p: Params) -> Topology:
     add_vnet(t, p)
     add_expressroute(t, p, list(subnets(p["vnet.gateway_subnet"], 30)))
     add_expectations(t, p)
+    add_reach(t)
     return t

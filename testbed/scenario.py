@@ -1,0 +1,105 @@
+"""A scenario: which topology, which fault, what to expect, how many trials.
+
+Each module in the ``scenarios`` package declares one ``SCENARIO`` (module ``er_primary_link_down``
+is the scenario ``er-primary-link-down``). The expectation is a function of the parameters
+and one measured trial, returning a :class:`Verdict`; the helpers below phrase the usual ones
+so that a scenario file reads like its claim.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import scenarios
+from testbed.errors import TestbedError
+from testbed.faults import Fault
+from testbed.params import Params
+
+if TYPE_CHECKING:
+    from testbed.results import Trial
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+
+Expectation = Callable[[Params, "Trial"], Verdict]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str                                   # CLI name, with dashes
+    topology: str
+    summary: str                                # one line: what breaks and what should happen
+    fault: Callable[[Params], Fault]
+    expect: Expectation
+    params: Mapping[str, Any] = field(default_factory=dict)   # overrides of the topology's defaults
+    trials: int = 5
+    #: seconds after the fault by which the network must have settled (else the trial fails)
+    deadline_s: Callable[[Params], float] = lambda p: 30.0
+    endpoints: tuple[str, str] = ("h1", "vm1")  # the probe pair, on-prem first
+
+
+def names() -> list[str]:
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(scenarios.__path__)
+                  if not m.name.startswith("_"))
+
+
+def load(name: str) -> Scenario:
+    if name not in names():
+        raise TestbedError(f"unknown scenario {name!r}: choose one of {', '.join(names())}.")
+    sc = importlib.import_module(f"scenarios.{name.replace('-', '_')}").SCENARIO
+    if sc.name != name:
+        raise TestbedError(f"scenarios/{name.replace('-', '_')}.py declares {sc.name!r}: rename one of them.")
+    return sc
+
+
+# --- expectation helpers: each returns a Verdict about one trial -----------------------------
+def all_of(*verdicts: Verdict) -> Verdict:
+    """Pass when every verdict passes; the reason lists the failures, else every check."""
+    bad = [v.reason for v in verdicts if not v.ok]
+    return Verdict(not bad, "; ".join(bad or [v.reason for v in verdicts]))
+
+
+def outage_within(t: "Trial", lo_ms: float, hi_ms: float, why: str) -> Verdict:
+    """The fault's outage (longest gap of any flow, either direction) lies in (lo, hi]."""
+    o = t.outage_ms
+    ok = lo_ms < o <= hi_ms
+    return Verdict(ok, f"outage {o:.0f} ms {'within' if ok else 'OUTSIDE'} ({lo_ms:g}, {hi_ms:g}] ms ({why})")
+
+
+def outage_below(t: "Trial", hi_ms: float, why: str, restore: bool = False) -> Verdict:
+    o = t.restore_outage_ms if restore else t.outage_ms
+    what = "failback outage" if restore else "outage"
+    ok = o < hi_ms
+    return Verdict(ok, f"{what} {o:.0f} ms {'<' if ok else '>='} {hi_ms:g} ms ({why})")
+
+
+def loss_at_most(t: "Trial", hi_ms: float, why: str) -> Verdict:
+    """Loss (lost packets x interval, worst flow) at most ``hi_ms``, at the fault and at restore."""
+    worst = max(t.loss_ms, t.restore_loss_ms)
+    ok = worst <= hi_ms
+    return Verdict(ok, f"loss {t.loss_ms:.0f} ms at the fault, {t.restore_loss_ms:.0f} ms at restore "
+                       f"({'<=' if ok else '>'} {hi_ms:g} ms: {why})")
+
+
+def moved_off(t: "Trial", path: str) -> Verdict:
+    """Some flow used ``path`` before the fault, and once settled no flow used it."""
+    before = t.flows_on(path, "before")
+    during = t.flows_on(path, "during")
+    if not before:
+        return Verdict(False, f"no flow took {path} before the fault (ECMP hashed every flow elsewhere): "
+                              "nothing was measured")
+    if during:
+        return Verdict(False, f"{len(during)} flow(s) still on {path} after the fault settled")
+    return Verdict(True, f"{len(before)} flow(s) moved off {path}")
+
+
+def back_to_baseline(t: "Trial") -> Verdict:
+    if not t.restored:
+        return Verdict(False, "the network did not return to its baseline after restore")
+    return Verdict(True, "network back to baseline")
