@@ -34,7 +34,7 @@ def _configs(items: list[str] | None) -> dict[str, Path]:
 
 def _console():
     from rich.console import Console
-    return Console()
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 # --- up / serve -------------------------------------------------------------------------------
@@ -157,6 +157,15 @@ def _print_status(st: dict) -> None:
         p.add_row(row["node"], row["prefix"], ", ".join(row["via"]) or "[red]no route[/]",
                   f"{row['expected_nexthops']}" + ("" if ok else " [red](missing)[/]"))
     con.print(p)
+    if st.get("tunnels"):
+        v = Table(title=f"IPsec tunnels ({st['tunnels'][0]['dataplane']})", box=box.SIMPLE_HEAD)
+        for col in ("tunnel", "node", "side", "TUN", "IKE SA", "CHILD SA", "up (s)", "bytes in", "bytes out"):
+            v.add_column(col)
+        for row in st["tunnels"]:
+            v.add_row(row["tunnel"], row["node"], row["side"], str(row.get("tun")), str(row.get("ike_state")),
+                      str(row.get("child_state")), str(row.get("established_s")), str(row.get("bytes_in")),
+                      str(row.get("bytes_out")))
+        con.print(v)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -232,6 +241,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- failure scenarios --------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from testbed import results, runner, scenario
+    from testbed.net import Interrupted, install_signal_handlers
+    preflight.check()
+    scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
+    install_signal_handlers()
+    done = []
+    try:
+        for sc in scenarios:
+            opts = runner.Options(trials=args.trials, overrides=_overrides(args), out=Path(args.out), pcap=args.pcap)
+            done.append(runner.run(sc, opts))
+    except (Interrupted, KeyboardInterrupt):
+        print("interrupted: the trials that ended are on disk", file=sys.stderr)
+        return 130
+    con = _console()
+    con.print(results.summary_table([o.summary for o in done]))
+    for o in done:
+        verdict = "[green]PASS[/]" if o.summary["ok"] else "[red]FAIL[/]"
+        con.print(f"{verdict} {o.summary['scenario']}: {o.summary['description']} -> {o.dir}")
+        for line in results.failures(o.summary) + [f"note: {n}" for n in o.notes]:
+            con.print(f"    {line}", highlight=False)
+    return 0 if all(o.summary["ok"] for o in done) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from testbed import results
+    runs = results.find_runs(Path(args.dir))
+    if not runs:
+        raise TestbedError(f"no run results (summary.json) under {args.dir}: point at a results directory.")
+    summaries = [results.load_summary(r) for r in runs]
+    con = _console()
+    con.print(results.summary_table(summaries))
+    for s in summaries:
+        for line in results.failures(s):
+            con.print(f"  {s['scenario']} {line}", highlight=False)
+    if args.baseline:
+        base = {b["scenario"]: b for b in map(results.load_summary, results.find_runs(Path(args.baseline)))}
+        for s in summaries:
+            if s["scenario"] in base:
+                con.print(results.diff_table(s, base[s["scenario"]]))
+            else:
+                con.print(f"{s['scenario']}: no run of it under {args.baseline} to compare with")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     print("Topologies:")
     for name in catalog.names():
@@ -297,6 +352,18 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="the main job: the default scenario, results and plots")
     _add_run_opts(sp)
     sp.set_defaults(func=cmd_demo)
+    sp = sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail")
+    sp.add_argument("scenario", nargs="+", help="scenario name(s): see scenarios/ (dashes for underscores)")
+    sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
+    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
+    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
+    sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.set_defaults(func=cmd_run)
+    sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
+    sp.add_argument("dir", help="a run directory, or a directory holding runs")
+    sp.add_argument("--baseline", metavar="DIR", help="runs to compare against (same scenarios)")
+    sp.set_defaults(func=cmd_report)
     sub.add_parser("clean", help="remove whatever killed runs left behind").set_defaults(func=cmd_clean)
     sub.add_parser("list", help="topologies and running runs").set_defaults(func=cmd_list)
     sp = sub.add_parser("params", help="every parameter with its (Azure) default")

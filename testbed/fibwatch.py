@@ -528,7 +528,8 @@ class FibWatcher:
                     return  # stopping and every socket drained
                 for fd, _ev in ready:
                     if fd == self._wake_r:
-                        stopping = True
+                        stopping = True  # drain what is queued, then leave
+                        ep.unregister(fd)
                         continue
                     i, s, st = fd_of[fd]
                     while True:

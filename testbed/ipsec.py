@@ -55,18 +55,26 @@ class Tunnels:
             psk_file=psk, ike_proposal=p["vpn.ike_proposal"], ike_lifetime_s=p["vpn.ike_lifetime_s"],
             esp_proposal=p["vpn.esp_proposal"], child_lifetime_s=p["vpn.child_lifetime_s"],
             mtu=p["vpn.mtu"], **_dpd(p))
+        own = {"psk_file": Path(p["onprem.vpn_psk_file"])} if p["onprem.vpn_psk_file"] else {}
+        if p["onprem.vpn_ike_proposal"]:
+            own["ike_proposal"] = p["onprem.vpn_ike_proposal"]
         onprem = TunnelSpec(name=t.label, local_addr=t.onprem_outer, remote_addr=t.azure_outer,
                             initiator=True, routing_table=table, ike_port=t.onprem_ports[0],
-                            nat_t_port=t.onprem_ports[1], **common)
+                            nat_t_port=t.onprem_ports[1], **{**common, **own})
         azure = TunnelSpec(name=t.label, local_addr=t.azure_outer, remote_addr=t.onprem_outer,
                            initiator=False, routing_table=220, **common)
         return onprem, azure
 
+    def _psk(self, t: Tunnel) -> Path:
+        given = self.topo.params["vpn.psk_file"]
+        return Path(given) if given else self.workdir / "psk" / f"{t.label}.key"
+
     def start(self, nodes: dict[str, Any], timeout: float = 15.0) -> None:
         """Start every charon (in order, so TUN names are as the topology predicts), then wait."""
         for i, t in enumerate(self.topo.tunnels):
-            psk = self.workdir / "psk" / f"{t.label}.key"
-            _write_psk(psk)
+            psk = self._psk(t)
+            if not self.topo.params["vpn.psk_file"]:
+                _write_psk(psk)
             spec_on, spec_az = self._specs(t, psk, table=220 + i)
             az = Charon(nodes[t.azure], spec_az, self.workdir / t.azure)
             on = Charon(nodes[t.onprem], spec_on, self.workdir / t.onprem)
@@ -85,7 +93,8 @@ class Tunnels:
             try:
                 on.wait_established(timeout)
             except TunnelError as e:
-                raise TestbedError(f"{e}: fix the tunnel's settings (keys and proposals must match).") from e
+                cause = str(e).split(" [log:")[0]  # the log goes with the run's files
+                raise TestbedError(f"{cause}: fix the tunnel's settings (keys and proposals must match).") from e
         self._clamp_mss(nodes)
 
     def _clamp_mss(self, nodes: dict[str, Any]) -> None:
@@ -119,7 +128,7 @@ class Tunnels:
         if t.label in self.ends:
             return self.ends[t.label][0 if side == "on-prem" else 1]
         node = t.onprem if side == "on-prem" else t.azure
-        spec = self._specs(t, self.workdir / "psk" / f"{t.label}.key", 0)[0 if side == "on-prem" else 1]
+        spec = self._specs(t, self._psk(t), 0)[0 if side == "on-prem" else 1]
         return Charon(_NodeName(node), spec, self.workdir / node).attach()
 
 

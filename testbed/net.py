@@ -102,13 +102,15 @@ class Network:
                             intfName1=link.a.name, intfName2=link.b.name)
         for name in self.topo.nodes():
             self._configure_node(name)
-        if self.topo.tunnels:
-            self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
-            self.tunnels.start(self.nodes)
-            self._record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
         for name, router in self.topo.routers.items():
             self.frr[name] = FrrRouter(self.run, name, confs[name], router.daemons)
             self.frr[name].start(self.nodes[name])
+        if self.topo.tunnels:
+            # IKE needs the outer routes, which FRR's statics install.
+            self._wait_outer_routes(deadline=time.monotonic() + 10)
+            self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
+            self.tunnels.start(self.nodes)
+            self._record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
         self._record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
         self.t0 = t0
 
@@ -193,12 +195,26 @@ class Network:
             if intf.mtu:
                 cmds.append(f"ip link set {intf.name} mtu {intf.mtu}")
             cmds.append(f"ip link set {intf.name} up")
-        node_model = self.topo.hosts.get(name) or self.topo.routers.get(name)
-        if node_model and node_model.gateway:
-            cmds.append(f"ip route add default via {node_model.gateway}")
+        host = self.topo.hosts.get(name)
+        if host and host.gateway:
+            cmds.append(f"ip route add default via {host.gateway}")
         out = node.cmd("; ".join(cmds) + " 2>&1")
         if out.strip():
             raise TestbedError(f"configuring node {name} failed ({out.strip()[:200]}): this is a testbed bug, please report it.")
+
+    def _wait_outer_routes(self, deadline: float) -> None:
+        for t in self.topo.tunnels:
+            for node, peer in ((t.onprem, t.azure_outer), (t.azure, t.onprem_outer)):
+                while True:
+                    with kernel.netlink(self.pid(node)) as ipr:
+                        try:
+                            kernel.route_get(ipr, peer)
+                            break
+                        except Exception:  # no route yet (ENETUNREACH)
+                            pass
+                    if time.monotonic() > deadline:
+                        raise TestbedError(f"{node} has no route to {peer} for tunnel {t.label}: check the topology.")
+                    time.sleep(0.02)
 
     def _record(self, **fields: Any) -> None:
         self.state.update(

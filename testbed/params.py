@@ -94,6 +94,9 @@ DEFAULTS: dict[str, Param] = {
     "vpn.dpd_timeout_s":     Param(45, "dead peer detection timeout (s; Azure default 45, range 9-3600)"),
     "vpn.mtu":               Param(1400, "tunnel MTU"),
     "vpn.mss":               Param(1350, "TCP MSS clamp on the tunnel"),
+    "vpn.psk_file":          Param("", "pre-shared key file for both ends (empty: a fresh key per run)"),
+    "onprem.vpn_psk_file":   Param("", "on-prem device's own key file, if it differs (to rehearse a mismatch)"),
+    "onprem.vpn_ike_proposal": Param("", "on-prem device's IKE proposal, if it differs from Azure's"),
     "inet.prefix":           Param("198.51.100.0/24", "the 'internet' between on-prem and Azure's public IPs"),
     # --- bring-up ---
     "converge.timeout_s":    Param(60, "how long to wait for convergence before giving up (s)"),

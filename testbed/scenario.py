@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from testbed.results import Trial
 
 
+# FRR 8.4 adds a fixed delay in every BGP speaker that must act on a change: bgpd holds its
+# route-processing work queue 50 ms before running it (bgpd/bgp_route.c, spec.hold = 50) and
+# zebra its RIB queue 10 ms. On the ExpressRoute topology a failover crosses two speakers per
+# direction (ce1 then core; msee1 then ergw), so even without any timer it takes ~120 ms.
+FRR_SPEAKER_MS = 60.0
+REACTION_MS = 2 * FRR_SPEAKER_MS + 30.0   # two speakers, plus propagation and probe resolution
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
@@ -87,16 +95,19 @@ def loss_at_most(t: "Trial", hi_ms: float, why: str) -> Verdict:
                        f"({'<=' if ok else '>'} {hi_ms:g} ms: {why})")
 
 
-def moved_off(t: "Trial", path: str) -> Verdict:
-    """Some flow used ``path`` before the fault, and once settled no flow used it."""
-    before = t.flows_on(path, "before")
-    during = t.flows_on(path, "during")
+def moved_off(t: "Trial", path: str, direction: str | None = None) -> Verdict:
+    """Some flow used ``path`` before the fault, and once settled no flow used it (in one
+    direction, or in both)."""
+    def flows(window: str) -> list[tuple[str, int]]:
+        return [f for f in t.flows_on(path, window) if direction in (None, f[0])]
+    where = f" {direction}" if direction else ""
+    before, during = flows("before"), flows("during")
     if not before:
-        return Verdict(False, f"no flow took {path} before the fault (ECMP hashed every flow elsewhere): "
-                              "nothing was measured")
+        return Verdict(False, f"no{where} flow took {path} before the fault (ECMP hashed every flow "
+                              "elsewhere): nothing was measured")
     if during:
-        return Verdict(False, f"{len(during)} flow(s) still on {path} after the fault settled")
-    return Verdict(True, f"{len(before)} flow(s) moved off {path}")
+        return Verdict(False, f"{len(during)}{where} flow(s) still on {path} after the fault settled")
+    return Verdict(True, f"{len(before)}{where} flow(s) moved off {path}")
 
 
 def back_to_baseline(t: "Trial") -> Verdict:

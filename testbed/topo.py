@@ -86,7 +86,6 @@ class Router:
     route_maps: list[RouteMap] = field(default_factory=list)
     maximum_paths: int = 1
     daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd", "bfdd")
-    gateway: str | None = None    # a kernel default route set with the addresses (outer IPsec path)
 
     def bfd_profiles(self) -> list[BfdProfile]:
         seen: dict[str, BfdProfile] = {}

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from testbed.outage import analyze_files, load_probe, path_samples
+from testbed.calibrate import NftInjector as Injector  # libnftables inside a node, stamped
 
 pytestmark = [
     pytest.mark.integration,
@@ -40,35 +41,6 @@ ADDR = {"pra": "10.199.0.1", "prb": "10.199.0.2"}
 CLOCK = time.CLOCK_MONOTONIC
 MS = 1_000_000
 
-INJECTOR = r"""
-import ctypes, sys, time
-lib = ctypes.CDLL("libnftables.so.1")
-lib.nft_ctx_new.restype = ctypes.c_void_p
-lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
-lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
-lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
-lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
-lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
-lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
-ctx = lib.nft_ctx_new(0)
-lib.nft_ctx_buffer_output(ctx)
-lib.nft_ctx_buffer_error(ctx)
-clock = time.clock_gettime_ns
-M = time.CLOCK_MONOTONIC
-print("READY", flush=True)
-for line in sys.stdin:
-    cmd = line.strip().encode()
-    if not cmd:
-        break
-    t1 = clock(M)
-    rc = lib.nft_run_cmd_from_buffer(ctx, cmd)
-    t2 = clock(M)
-    err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode().replace("\n", " | ") if rc else ""
-    print(rc, t1, t2, err, flush=True)
-lib.nft_ctx_free(ctx)
-"""
-
 
 def _readline(proc: subprocess.Popen, timeout: float = 10.0) -> str:
     r, _, _ = select.select([proc.stdout], [], [], timeout)
@@ -78,26 +50,6 @@ def _readline(proc: subprocess.Popen, timeout: float = 10.0) -> str:
     if not line:
         raise RuntimeError(f"pid {proc.pid} exited: {proc.stderr.read() if proc.stderr else ''}")
     return line.decode().strip() if isinstance(line, bytes) else line.strip()
-
-
-class Injector:
-    """libnftables in a process inside the node; returns (issue_ns, return_ns)."""
-
-    def __init__(self, node):
-        self.proc = node.popen([sys.executable, "-c", INJECTOR], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert _readline(self.proc) == "READY"
-
-    def run(self, cmd: str) -> tuple[int, int]:
-        self.proc.stdin.write(cmd.encode() + b"\n")
-        self.proc.stdin.flush()
-        rc, t1, t2, *err = _readline(self.proc).split(" ", 3)
-        if rc != "0":
-            raise RuntimeError(f"nft failed ({cmd}): {err}")
-        return int(t1), int(t2)
-
-    def close(self) -> None:
-        _stop(self.proc)
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:

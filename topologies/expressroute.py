@@ -23,12 +23,16 @@ from testbed.topo import BfdProfile, FibExpectation, RouteMap, Topology, subnets
 
 
 def add_onprem(t: Topology, p: Params) -> None:
-    """h1 and the core router of the on-prem network; callers attach edges to ``core``."""
+    """h1 and the core router of the on-prem network; callers attach edges to ``core``.
+
+    The address space is originated by a ``network`` statement alone (import-check off), not
+    by a blackhole static: that would also "resolve" iBGP next hops inside the range whose link
+    is gone, and traffic would be blackholed instead of rerouted.
+    """
     lan = p.net("onprem.lan")
     t.host("h1", role="onprem").gateway = str(lan.network_address + 1)
     t.router("core", asn=p["onprem.asn"], role="onprem", router_id="10.255.0.1",
-                    networks=[p["onprem.prefix"]], statics=[(p["onprem.prefix"], "blackhole")],
-                    maximum_paths=2)
+                    networks=[p["onprem.prefix"]], maximum_paths=2)
     t.link("h1", "core", lan, label="onprem-lan", a_host=10, b_host=1)
 
 
@@ -38,7 +42,7 @@ def add_vnet(t: Topology, p: Params) -> None:
     # Azure reserves the first four addresses of a subnet: the first VM gets .4.
     t.host("vm1", role="azure").gateway = str(subnet.network_address + 1)
     t.router("vnet", asn=p["ergw.asn"], role="azure", router_id="10.255.1.1",
-             networks=[p["vnet.prefix"]], statics=[(p["vnet.prefix"], "blackhole")], maximum_paths=2)
+             networks=[p["vnet.prefix"]], maximum_paths=2)
     t.link("vm1", "vnet", subnet, label="vnet-subnet", a_host=4, b_host=1)
 
 

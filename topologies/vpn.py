@@ -48,13 +48,14 @@ def add_vpn(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Network]) -> No
     t.ebgp(c, "core-vpn1", a_opts={}, b_opts={"next_hop_self": True})
     public = subnets(p["inet.prefix"], 30)
     uplink = t.link("inet", "vpn1", next(public), label="inet-vpn1")
-    t.routers["vpn1"].gateway = str(uplink.a.addr.ip)
+    # The outer default route is FRR's static: it comes back after a link flap.
+    t.routers["vpn1"].statics.append(("0.0.0.0/0", str(uplink.a.addr.ip)))
 
     for i in range(p["vpngw.instances"]):
         gw = f"vpngw{i}"
         t.router(gw, asn=p["vpngw.asn"], role="azure", router_id=f"10.255.1.{10 + i}")
         pub = t.link("inet", gw, next(public), label=f"inet-{gw}")
-        t.routers[gw].gateway = str(pub.a.addr.ip)
+        t.routers[gw].statics.append(("0.0.0.0/0", str(pub.a.addr.ip)))
         azure_bgp, onprem_bgp = _bgp_addresses(p, i)
         tunnel = Tunnel(label=f"vpn-tunnel{i}", onprem="vpn1", azure=gw,
                         onprem_outer=str(uplink.b.addr.ip), azure_outer=str(pub.b.addr.ip),

@@ -1,0 +1,24 @@
+"""bgpd on ce1 dies (SIGKILL): zebra removes its routes and the peers see the TCP sessions
+close, so both directions leave the primary without waiting for a timer; restore starts bgpd
+again and the sessions come back."""
+from testbed.faults import DaemonKill
+from testbed.params import Params
+from testbed.results import Trial
+from testbed.scenario import Scenario, Verdict, all_of, moved_off, outage_below
+
+LIMIT_MS = 1000.0
+
+
+def expect(p: Params, t: Trial) -> Verdict:
+    return all_of(moved_off(t, "er-primary"), outage_below(t, LIMIT_MS, "sessions close with the process"))
+
+
+SCENARIO = Scenario(
+    name="ce-bgpd-crash",
+    topology="expressroute",
+    summary="bgpd on ce1 is killed: traffic leaves the primary at once, and returns once bgpd restarts",
+    fault=lambda p: DaemonKill("ce1", "bgpd"),
+    expect=expect,
+    trials=5,
+    deadline_s=lambda p: 15.0,
+)
