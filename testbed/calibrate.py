@@ -201,16 +201,22 @@ def gap_for(flow_result: Any, w: dict[str, int]):
     return None
 
 
-def error_bounds_ms(interval_ms: float, w: dict[str, int]) -> dict[str, list[float]]:
-    """Where measured - injected must fall for each method, given pacing and the bracket."""
+def error_bounds_ms(interval_ms: float, w: dict[str, int], lateness_ms: float = 0.0) -> dict[str, list[float]]:
+    """Where measured - injected must fall for each method, given the packet interval I, the
+    injector's bracket and the sender's worst send lateness L (a stalled sender moves the
+    packets around the edges of the window):  timestamp in [-del, 2I + add + 2L],
+    loss-derived in [-I - del - L, I + add + L]  (add/del: the two transactions' durations)."""
     lo_extra = (w["del_return_ns"] - w["del_issue_ns"]) / MS  # true window may be this shorter
     hi_extra = (w["add_return_ns"] - w["add_issue_ns"]) / MS  # ... or this longer
-    return {"timestamp": [round(-lo_extra, 3), round(2 * interval_ms + hi_extra, 3)],
-            "loss": [round(-interval_ms - lo_extra, 3), round(interval_ms + hi_extra, 3)]}
+    L = max(0.0, lateness_ms)
+    return {"timestamp": [round(-lo_extra, 3), round(2 * interval_ms + hi_extra + 2 * L, 3)],
+            "loss": [round(-interval_ms - lo_extra - L, 3), round(interval_ms + hi_extra + L, 3)]}
 
 
-def measure_row(res: Any, w: dict[str, int], nominal_ms: float) -> dict[str, Any]:
-    """One injection: what each direction measured by both methods, and the errors."""
+def measure_row(res: Any, w: dict[str, int], nominal_ms: float,
+                lateness_ms: dict[str, float] | None = None) -> dict[str, Any]:
+    """One injection: what each direction measured by both methods, and the errors.
+    ``lateness_ms[direction]``: the sender's worst send lateness (widens the bounds)."""
     inj_ms = w["window_ns"] / MS
     row: dict[str, Any] = {
         "nominal_ms": nominal_ms, "injected_ms": round(inj_ms, 4),
@@ -222,7 +228,8 @@ def measure_row(res: Any, w: dict[str, int], nominal_ms: float) -> dict[str, Any
     for name, d in res.directions.items():
         I_ms = d.interval_ns / MS
         gaps = [gap_for(f, w) for f in d.flows]
-        entry: dict[str, Any] = {"interval_ms": I_ms, "bounds_ms": error_bounds_ms(I_ms, w)}
+        entry: dict[str, Any] = {"interval_ms": I_ms, "bounds_ms": error_bounds_ms(
+            I_ms, w, (lateness_ms or {}).get(name, 0.0))}
         if not d.flows or any(g is None for g in gaps):
             entry.update(timestamp_ms=None, loss_ms=None, timestamp_err_ms=None, loss_err_ms=None,
                          missing_flows=[f.flow for f, g in zip(d.flows, gaps) if g is None])
@@ -288,6 +295,7 @@ def _names() -> tuple[str, str]:
 def calibrate(outages_ms: Iterable[float] = DEFAULT_OUTAGES_MS, repeats: int = 5, *,
               rate_pps: float = 1000.0, flows: int = 4, spacing_ms: float = 300.0,
               warmup_s: float = 1.0, tail_s: float = 0.6, tolerance_ms: float = TOLERANCE_MS,
+              rt_priority: int | None = None,
               workdir: str | Path | None = None, keep_files: bool = False,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Inject each outage ``repeats`` times (interleaved) and measure it both ways.
@@ -340,7 +348,8 @@ def calibrate(outages_ms: Iterable[float] = DEFAULT_OUTAGES_MS, repeats: int = 5
         started = []
         for me, peer in ((a, b), (b, a)):
             with open(wd / f"{me.name}.err", "wb") as err:
-                p = me.popen([sys.executable, "-m", "testbed.probe", "--peer", addr[peer.name],
+                rt = ["chrt", "-f", str(rt_priority)] if rt_priority else []
+                p = me.popen([*rt, sys.executable, "-m", "testbed.probe", "--peer", addr[peer.name],
                               "--out", str(wd / f"{me.name}.bin"), "--rate", str(rate_pps),
                               "--flows", str(flows), "--duration", "0", "--start-delay", "0.3"],
                              stdout=subprocess.PIPE, stderr=err)
@@ -377,7 +386,9 @@ def calibrate(outages_ms: Iterable[float] = DEFAULT_OUTAGES_MS, repeats: int = 5
     finally:
         if tmp_owner is not None and not keep_files:
             tmp_owner.cleanup()
-    rows = [measure_row(res, w, w["nominal_ms"]) for w in windows]
+    late = {f"{na}->{nb}": (metas[na].get("lateness_us", {}).get("max_us") or 0) / 1000,
+            f"{nb}->{na}": (metas[nb].get("lateness_us", {}).get("max_us") or 0) / 1000}
+    rows = [measure_row(res, w, w["nominal_ms"], late) for w in windows]
     summary = summarize(rows, tolerance_ms)
     ok_by = {m: all(s[m]["ok"] is not False for s in summary.values()) for m in ("timestamp", "loss")}
     ok = all(s["ok"] for s in summary.values())
@@ -412,7 +423,7 @@ def render(result: dict[str, Any], console: Any = None) -> None:
                     f"each way (interval {p['interval_ms']:g} ms), tolerance ±{result['tolerance_ms']:g} ms",
               box=box.SIMPLE_HEAD, caption="err = measured - injected (ms), both directions; "
               "timestamp = RFC 6414 (first good after - last good before), loss = RFC 6412 (lost / load); "
-              "bound = pacing interval + injector bracket")
+              "bound = pacing interval + injector bracket + worst send lateness")
     for col in ("outage", "injected (min-max)", "bracket", "timestamp err\nmean / max|err|", "bound",
                 "loss err\nmean / max|err|", "bound", "result"):
         t.add_column(col, justify="right")

@@ -306,6 +306,32 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed.calibrate import calibrate, render
+    from testbed.net import Interrupted, install_signal_handlers
+    try:
+        outages = [float(x) for x in args.outages.split(",") if x.strip()]
+    except ValueError:
+        outages = []
+    if not outages or min(outages) <= 0 or args.repeats < 1:
+        raise TestbedError(f"--outages wants positive milliseconds separated by commas (like 20,100,500,2000) "
+                           f"and --repeats at least 1; got {args.outages!r} and {args.repeats}.")
+    install_signal_handlers()  # Ctrl-C/SIGTERM unwind through calibrate's clean-up
+    con = None if args.json else _console()
+    try:
+        res = calibrate(outages, args.repeats,
+                        progress=None if args.json else (lambda msg: con.print(msg, style="dim")))
+    except (Interrupted, KeyboardInterrupt):
+        print("calibration interrupted; cleaned up", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        render(res, con)
+    return 0 if res["ok"] else 1
+
+
 # --- parser -----------------------------------------------------------------------------------
 def _add_run_opts(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--name", default=state.DEFAULT_RUN, type=state.check_run_name,
@@ -369,6 +395,12 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("params", help="every parameter with its (Azure) default")
     sp.add_argument("topology", nargs="?")
     sp.set_defaults(func=cmd_params)
+    sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--repeats", type=int, default=5, metavar="N", help="injections of each length (default 5)")
+    sp.add_argument("--outages", default="20,100,500,2000", metavar="MS,...",
+                    help="outage lengths in ms (default 20,100,500,2000)")
+    sp.set_defaults(func=cmd_calibrate)
     return ap
 
 

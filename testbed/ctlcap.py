@@ -42,7 +42,6 @@ bfd                bfd-* (log): bfdd's own state change: ``peer, local, ifname, 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import ipaddress
 import logging
 import os

@@ -22,7 +22,9 @@ Events (``source="fib"``; ``t_ns`` on CLOCK_MONOTONIC):
                        kernel also sends it for every route of a replaced nexthop object while
                        ``net.ipv4.nexthop_compat_mode`` is 1)
 ``route-del``          RTM_DELROUTE
-``nexthop-add``        RTM_NEWNEXTHOP (``nexthop-replace`` with NLM_F_REPLACE)
+``nexthop-add``        RTM_NEWNEXTHOP (``nexthop-replace`` with NLM_F_REPLACE: the kernel
+                       echoes the request's flags for nexthops, and zebra sets REPLACE on
+                       every install, so a nexthop zebra creates shows as ``nexthop-replace``)
 ``nexthop-del``        RTM_DELNEXTHOP
 ``link-up``            an interface became admin up with carrier (IFF_UP and IFF_LOWER_UP)
 ``link-down``          an interface lost either; the kernel then flushes the nexthops and
@@ -67,7 +69,7 @@ RTMGRP_LINK = 0x1
 RTMGRP_IPV4_ROUTE = 0x40
 RTNLGRP_LINK = 1
 RTNLGRP_IPV4_ROUTE = 7
-RTNLGRP_NEXTHOP = 32  # beyond the 32-bit bind() mask's reach for old kernels: join by sockopt
+RTNLGRP_NEXTHOP = 32  # joined with NETLINK_ADD_MEMBERSHIP, which works for any group number
 
 NLMSG_ERROR, NLMSG_DONE, NLMSG_OVERRUN = 2, 3, 4
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18

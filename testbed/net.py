@@ -97,9 +97,8 @@ class Network:
             self.nodes[name] = self.mn.addHost(name, cls=Node, ip=None)
             self.pids[name] = self.nodes[name].pid
         self._record(status="starting")
-        for link in self.topo.links:
-            self.mn.addLink(self.nodes[link.a.node], self.nodes[link.b.node],
-                            intfName1=link.a.name, intfName2=link.b.name)
+        for i, link in enumerate(self.topo.links):
+            self._add_link(i, link)
         for name in self.topo.nodes():
             self._configure_node(name)
         for name, router in self.topo.routers.items():
@@ -184,6 +183,22 @@ class Network:
             dry_run(conf)
             confs[name] = conf
         return confs
+
+    def _add_link(self, i: int, link) -> None:
+        """A veth pair whose two ends have different interface indexes.
+
+        The kernel treats a carrier change as urgent only when a device's index differs from its
+        peer's (linkwatch); two fresh namespaces would otherwise both number their first veth 2,
+        and a carrier loss could then take up to a second to be seen instead of a millisecond.
+        """
+        from mininet.link import Intf
+        a, b = self.nodes[link.a.node], self.nodes[link.b.node]
+        out = a.cmd(f"ip link add name {link.a.name} index {1000 + 2 * i} type veth "
+                    f"peer name {link.b.name} index {1001 + 2 * i} netns {b.pid} 2>&1")
+        if out.strip():
+            raise TestbedError(f"creating link {link.label} failed ({out.strip()[:200]}): run 'testbed clean' and retry.")
+        for node, name in ((a, link.a.name), (b, link.b.name)):
+            Intf(name, node=node, moveIntfFn=lambda *_: None)  # already in place: register only
 
     def _configure_node(self, name: str) -> None:
         node = self.nodes[name]

@@ -68,6 +68,12 @@ def test_jitter_from_sidecars():
 def test_calibration_quick():
     r = cal.calibrate((20, 100), repeats=2, spacing_ms=200, warmup_s=0.8, tail_s=0.4)
     print({k: (v["timestamp"]["max_abs"], v["loss"]["max_abs"]) for k, v in r["summary"].items()}, r["jitter"])
+    for row in r["rows"]:
+        print(row["nominal_ms"], row["injected_ms"], row["bracket_ms"],
+              {k: (d["timestamp_err_ms"], d["loss_err_ms"], d["bounds_ms"]) for k, d in row["directions"].items()})
+    # consistency: every error lies inside its bound (pacing, bracket, the sender's lateness)
+    for nominal, s in r["summary"].items():
+        assert s["timestamp"]["within_bound"] and s["loss"]["within_bound"], (nominal, s)
     assert len(r["rows"]) == 4 and set(r["rows"][0]["directions"]) == {"a->b", "b->a"}
     for nominal, s in r["summary"].items():
         for m in ("timestamp", "loss"):

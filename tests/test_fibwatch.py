@@ -161,7 +161,6 @@ def test_watch_10000_routes(fw_pair, tmp_path):
 @pytest.mark.skipif(not ROOT, reason="needs root (network namespaces)")
 def test_enobufs_is_reported(fw_pair, tmp_path):
     """A receive buffer far too small for a burst: the loss is counted, flagged and warned."""
-    import subprocess
     net, a, b = fw_pair
     batch = tmp_path / "add.batch"
     batch.write_text("".join(f"route add 172.17.{i >> 8}.{i & 255}/32 dev fwa-eth0\n" for i in range(5000)))
