@@ -555,3 +555,35 @@ class MoreSpecific(Fault):
 
     def restore(self, net: "Network") -> Event:
         return self._apply(net, "restore", "no ")
+
+
+@dataclass
+class Together(Fault):
+    """Several faults at once (both ER links of a circuit, every link of a gateway instance);
+    the instant it took effect is the first part's, restore undoes them in reverse order."""
+
+    parts: list[Fault]
+    what: str = ""
+
+    def describe(self) -> str:
+        return self.what or " + ".join(f.describe() for f in self.parts)
+
+    def links(self) -> list[str]:
+        return [label for f in self.parts for label in f.links()]
+
+    def check(self, topo: Topology) -> None:
+        for f in self.parts:
+            f.check(topo)
+
+    def inject(self, net: "Network") -> Event:
+        events = [f.inject(net) for f in self.parts]
+        self.steps = events[1:]
+        first = events[0]
+        return Event(first.t_ns, "fault", first.node, "inject",
+                     {**first.detail, "fault": self.name, "what": self.describe()})
+
+    def restore(self, net: "Network") -> Event:
+        events = [f.restore(net) for f in reversed(self.parts)]
+        last = events[-1]
+        return Event(last.t_ns, "fault", last.node, "restore",
+                     {**last.detail, "fault": self.name, "what": self.describe()})

@@ -50,6 +50,8 @@ def mark_points(topo: Topology) -> list[MarkPoint]:
         a = topo.routers.get(link.a.node)
         end = link.a if a is not None and a.role == "onprem" else link.b
         points.append(MarkPoint(end.node, end.name, link.label, dscp))
+    for t in topo.tunnels:  # an IPsec tunnel's path starts at the on-prem TUN device
+        points.append(MarkPoint(t.onprem, t.onprem_tun, t.label, PATH_DSCP[t.label]))
     return points
 
 

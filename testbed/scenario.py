@@ -114,3 +114,19 @@ def back_to_baseline(t: "Trial") -> Verdict:
     if not t.restored:
         return Verdict(False, "the network did not return to its baseline after restore")
     return Verdict(True, "network back to baseline")
+
+
+def flows_only_on(t: "Trial", window: str, prefix: str, direction: str | None = None) -> Verdict:
+    """Every measured flow (of one direction, or both) took a path whose name starts with
+    ``prefix`` (``er-``, ``vpn-``) in ``window`` (before / during / after the fault)."""
+    seen = [(d.direction, f.flow, f.paths.get(window)) for d in t.directions.values() for f in d.flows
+            if direction in (None, d.direction)]
+    off = [(dn, fl, p) for dn, fl, p in seen if not (p or "").startswith(prefix)]
+    where = f" {direction}" if direction else ""
+    if not seen:
+        return Verdict(False, f"no{where} flow measured {window} the fault")
+    if off:
+        dn, fl, p = off[0]
+        return Verdict(False, f"{len(off)}{where} flow(s) not on {prefix}* {window} the fault "
+                              f"(flow {fl} {dn} on {p})")
+    return Verdict(True, f"all{where} flows on {prefix}* {window} the fault")
