@@ -538,6 +538,11 @@ class MoreSpecific(Fault):
     router: str
     prefix: str
 
+    def __post_init__(self) -> None:
+        # Nothing the baseline watches changes (only a /24 appears on the Azure side): hold
+        # the leak long enough to see where each direction's traffic goes.
+        self.settle, self.hold_s = "hold", 3.0
+
     def describe(self) -> str:
         return f"{self.router}: advertises more-specific {self.prefix}"
 

@@ -23,6 +23,7 @@ PATH_COLOURS = {"er-primary": "tab:blue", "er-secondary": "tab:orange", "vpn-tun
                 "vpn-tunnel1": "tab:purple", "unmarked": "tab:gray"}
 # (source, kind fragment) -> colour, line style, legend name; the first match wins
 EVENT_STYLES = (
+    (("fault", "issued"), ("red", ":", "fault issued")),
     (("fault", "inject"), ("red", "-", "fault")),
     (("fault", "restore"), ("green", "-", "restore")),
     (("fault", "flap-down"), ("red", "--", "flap down")),
@@ -32,6 +33,7 @@ EVENT_STYLES = (
     (("fib", ""), ("dimgray", ":", "FIB")),
     (("poll", ""), ("silver", ":", "FIB (poll)")),
 )
+SLOW_FAULT_NS = 20_000_000  # a fault that took longer to apply also gets a line where it began
 MIN_LABEL_GAP = 0.04  # of the axis width: closer event labels are merged
 
 
@@ -45,6 +47,10 @@ def _style(e: Event) -> tuple[str, str, str] | None:
 def _marked(events: Iterable[Event], fib_seen: bool) -> list[Event]:
     """The events worth a line: faults, BFD/BGP state, one FIB line per node and change burst
     (the poll's only when no FIB watcher ran)."""
+    events = list(events)
+    events += [Event(e.detail["issued_ns"], "fault", e.node, "issued") for e in events  # applied slowly
+               if e.source == "fault" and e.kind == "inject"
+               and e.t_ns - e.detail.get("issued_ns", e.t_ns) > SLOW_FAULT_NS]
     out, last = [], {}
     for e in sorted(events, key=lambda e: e.t_ns):
         if _style(e) is None or (e.source == "poll" and fib_seen):
@@ -117,14 +123,17 @@ def timeline(trial: Trial, path: Path) -> Path | None:
     directions = list(tr["directions"])
     fib_seen = any(e.source == "fib" for e in trial.events)
     events = _marked(trial.events, fib_seen)
-    zoom_hi = max([150.0] + [f * 1.3 + 50 for f in (trial.outage_ms,)])
+    spans = [trial.rel_ms(x) for d in trial.directions.values() for f in d.flows if f.outage_span_ns
+             for x in f.outage_span_ns]
+    lo, hi = min([0.0] + spans), max([150.0] + spans)
+    zoom = (lo - max(50.0, 0.1 * (hi - lo)), hi + max(50.0, 0.15 * (hi - lo)))
     fig, axes = plt.subplots(len(directions), 2, figsize=(15, 3.6 * len(directions) + 1.2),
                              sharey="row", gridspec_kw={"width_ratios": [2.2, 1]}, squeeze=False)
     for row, name in enumerate(directions):
         d = trial.directions.get(name)
         series = tr["directions"][name]
         end = origin + bucket * max((len(v) for v in series.values()), default=0)
-        for col, (lo, hi) in enumerate(((origin, end), (-zoom_hi * 0.25, zoom_hi))):
+        for col, (lo, hi) in enumerate(((origin, end), zoom)):
             ax = axes[row][col]
             _draw_direction(ax, trial, d, series, bucket, origin, smooth=5 if col == 0 else 1)
             _draw_events(ax, trial, events, lo, hi, labels=True)

@@ -246,7 +246,8 @@ def stats(values: Iterable[float | None]) -> dict[str, float | int | None]:
             "stdev": round(statistics.stdev(v), 3) if len(v) > 1 else 0.0}
 
 
-METRICS = ("outage_ms", "restore_outage_ms", "loss_ms", "detection_ms", "fib_ms", "settled_ms", "restored_ms")
+METRICS = ("outage_ms", "restore_outage_ms", "loss_ms", "detection_ms", "fib_ms", "settled_ms", "restored_ms",
+           "probe_lateness_p99_us", "load_1min")
 
 
 def trial_row(t: Trial) -> dict[str, Any]:
@@ -262,6 +263,10 @@ def trial_row(t: Trial) -> dict[str, Any]:
     row.update({k: t.timings.get(k) for k in ("detection_ms", "bgp_ms", "fib_ms", "fib_last_ms")})
     row.update(settled_ms=t.settled_ms, restored_ms=t.restored_ms, restored=t.restored,
                reason=t.error or t.reason)
+    # how busy the machine was: probe send lateness and the load average when the trial ended
+    late = [p["lateness_us"].get("p99_us") for p in t.probe.values() if isinstance(p, dict) and "lateness_us" in p]
+    row["probe_lateness_p99_us"] = max((x for x in late if x is not None), default=None)
+    row["load_1min"] = (t.probe.get("load") or {}).get("after", [None])[0]
     return row
 
 
