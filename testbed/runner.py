@@ -385,26 +385,32 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     })
     notes: list[str] = []
     trials: list[Trial] = []
-    with Network(topo, run=opts.run_name) as net:
-        conv = net.wait_converged()
-        points = pathmark.mark_points(topo)
-        pathmark.install(net, points)
-        prepare_watchers(net, net.dir)
-        ctx = Context(net, scenario, opts, fib_snapshot(net), points, writer, notes)
-        with _progress(opts.progress, scenario.name, trials_n) as advance:
-            for k in range(1, trials_n + 1):
-                trial = run_trial(ctx, k)
-                writer.add(trial)
-                plots.timeline(trial, writer.trial_path(k, ".png"))
-                trials.append(trial)
-                advance(trial)
-                if on_trial:
-                    on_trial(trial)
-                if not trial.restored:
-                    _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
-                    break
-    plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
-    writer.write_summary(notes=notes, convergence=conv.__dict__, load_at_end=os.getloadavg())
+    finished = False
+    try:
+        with Network(topo, run=opts.run_name) as net:
+            notes.append(f"converged in {net.wait_converged().total_s:.1f} s")
+            points = pathmark.mark_points(topo)
+            pathmark.install(net, points)
+            prepare_watchers(net, net.dir)
+            ctx = Context(net, scenario, opts, fib_snapshot(net), points, writer, notes)
+            with _progress(opts.progress, scenario.name, trials_n) as advance:
+                for k in range(1, trials_n + 1):
+                    trial = run_trial(ctx, k)
+                    writer.add(trial)
+                    plots.timeline(trial, writer.trial_path(k, ".png"))
+                    trials.append(trial)
+                    advance(trial)
+                    if on_trial:
+                        on_trial(trial)
+                    if not trial.restored:
+                        _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
+                        break
+        finished = True
+    finally:  # an interrupted run still gets its picture and a final summary
+        if not finished:
+            notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
+        plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
+        writer.write_summary(notes=notes, load_at_end=os.getloadavg())
     return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)
 
 
