@@ -7,9 +7,8 @@ going out of or coming in by the path's interface, in both directions, and the r
 records the TOS byte of each packet (``testbed.probe``: flags bits 8-15). Only probe packets
 (UDP to the probe ports) are marked: BFD and BGP keep their own DSCP.
 
-Marks come from link labels (:data:`PATH_DSCP`). A VPN topology adds a :class:`MarkPoint` per
-IPsec tunnel (node ``vpn1``, TUN device ``ipsecN``, known only once charon runs) and passes the
-list to :func:`install`.
+Marks come from link labels (:data:`PATH_DSCP`) and, in a VPN topology, from its IPsec tunnels
+(``topo.tunnels``: the on-prem TUN device of each, e.g. ``ipsec0`` in ``vpn1``).
 """
 from __future__ import annotations
 

@@ -168,7 +168,7 @@ def ecdf(trials: list[Trial], path: Path, title: str) -> Path | None:
     """Empirical CDF of the outage and of the failback outage over the trials."""
     if not trials:
         return None
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 5.5))
     for attr, colour, name in (("outage_ms", "tab:red", "outage at the fault"),
                                ("restore_outage_ms", "tab:green", "outage at restore (failback)")):
         v = sorted(getattr(t, attr) for t in trials)
@@ -182,7 +182,7 @@ def ecdf(trials: list[Trial], path: Path, title: str) -> Path | None:
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=9, frameon=False)  # off the curves
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -370,7 +370,9 @@ def summary_table(summaries: list[Mapping[str, Any]]):
     for s in summaries:
         o, r, d = (s["stats"].get(k, {}) for k in ("outage_ms", "restore_outage_ms", "detection_ms"))
         verdict = "[green]PASS[/]" if s.get("ok") else "[red]FAIL[/]"
-        t.add_row(s["scenario"], s.get("started_utc", ""), f"{s.get('passed', 0)}/{s.get('trials_done', 0)}",
+        done, planned = s.get("trials_done", 0), s.get("trials_planned", 0)
+        trials = f"{s.get('passed', 0)}/{done}" + (f" of {planned}" if planned > done else "")
+        t.add_row(s["scenario"], s.get("started_utc", ""), trials,
                   verdict, _ms(o.get("p50")), _ms(o.get("p95")), _ms(o.get("min")), _ms(o.get("max")),
                   _ms(o.get("mean")), _ms(o.get("stdev")), _ms(r.get("max")), _ms(d.get("p50")))
     return t

@@ -92,7 +92,7 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 @pytest.fixture(scope="module")
 def net():
     from testbed.net import Network
-    with Network(catalog.build("expressroute", {}), run="scenfaults") as n:
+    with Network(catalog.build("expressroute", {}), run=f"scenf{os.getpid() % 10000}") as n:
         n.wait_converged()
         yield n
 

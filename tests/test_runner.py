@@ -80,7 +80,8 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 ])
 def test_scenario_runs_end_to_end(name, sets, tmp_path):
     sc = scenario.load(name)
-    opts = runner.Options(trials=2, overrides=sets, out=tmp_path, progress=False, run_name="scenrunner")
+    run_name = f"scenr{os.getpid() % 10000}"  # concurrent test suites must not collide
+    opts = runner.Options(trials=2, overrides=sets, out=tmp_path, progress=False, run_name=run_name)
     out = runner.run(sc, opts)
     s = json.loads((out.dir / "summary.json").read_text())
     assert s["trials_done"] == 2 and s["params"]["bfd.interval_ms"] == sets.get("bfd.interval_ms", 300)
@@ -99,4 +100,4 @@ def test_scenario_runs_end_to_end(name, sets, tmp_path):
             [t.outage_ms for t in out.trials]
     else:
         assert all(t.outage_ms < scenario.REACTION_MS for t in out.trials), [t.outage_ms for t in out.trials]
-    assert not list(Path("/run/testbed").glob("scenrunner*"))  # torn down
+    assert not (Path("/run/testbed") / run_name).exists()  # torn down
