@@ -47,6 +47,11 @@ class FrrRouter:
 
     def start(self, node: Any) -> None:
         """Start the daemons inside ``node`` (a mininet Node; ``.cmd()`` runs in its namespaces)."""
+        self.launch(node)
+        self.wait(node)
+
+    def launch(self, node: Any) -> None:
+        """Begin starting the daemons without waiting (``wait`` finishes): routers start in parallel."""
         self.rundir.mkdir(parents=True, exist_ok=True)
         (self.rundir / MARKER).write_text(self.run + "\n")
         shutil.chown(self.rundir, "frr", "frr")
@@ -58,7 +63,10 @@ class FrrRouter:
             if d == "zebra":
                 # The other daemons connect to zebra: start it first and wait for its socket.
                 cmds.append(f"for i in $(seq 100); do [ -S {self.rundir}/zserv.api ] && break; sleep 0.02; done")
-        node.cmd("; ".join(cmds))
+        node.sendCmd("; ".join(cmds))
+
+    def wait(self, node: Any) -> None:
+        node.waitOutput()
         missing = [d for d in self.daemons if read_pidfile(self.rundir / f"{d}.pid") is None]
         if missing:
             raise TestbedError(

@@ -103,7 +103,9 @@ class Network:
             self._configure_node(name)
         for name, router in self.topo.routers.items():
             self.frr[name] = FrrRouter(self.run, name, confs[name], router.daemons)
-            self.frr[name].start(self.nodes[name])
+            self.frr[name].launch(self.nodes[name])
+        for name, r in self.frr.items():
+            r.wait(self.nodes[name])
         if self.topo.tunnels:
             # IKE needs the outer routes, which FRR's statics install.
             self._wait_outer_routes(deadline=time.monotonic() + 10)
