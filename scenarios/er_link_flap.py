@@ -13,7 +13,7 @@ def expect(p: Params, t: Trial) -> Verdict:
 SCENARIO = Scenario(
     name="er-link-flap",
     topology="expressroute",
-    summary="ER primary flaps 3 times (1 s down, 1 s up): no gap of 150 ms or more",
+    summary="ER primary flaps 3 times (1 s down, 1 s up): no gap of 100 ms or more",
     fault=lambda p: LinkFlap("er-primary", cycles=3, period_s=2.0),
     expect=expect,
     trials=3,

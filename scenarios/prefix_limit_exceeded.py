@@ -1,6 +1,10 @@
 """On-prem leaks more prefixes than ExpressRoute accepts (ce1 originates limit + 100 /24s):
 msee1 drops the session (a Cease NOTIFICATION, no timer), traffic moves to the secondary;
-withdrawing the leak lets the MSEE bring the session back (after msee.prefix_limit_retry_s)."""
+withdrawing the leak lets the MSEE bring the session back (after msee.prefix_limit_retry_s).
+
+Run without the CE interconnect: over it, ce2 would learn the leak by iBGP and pass it to msee2
+as well, and both sessions would drop (the whole circuit: what a leak does to a CE pair with no
+outbound prefix filter toward the MSEEs; `testbed lint` flags that)."""
 from testbed.faults import PrefixFlood
 from testbed.params import Params
 from testbed.results import Trial
@@ -19,6 +23,7 @@ SCENARIO = Scenario(
     topology="expressroute",
     summary="ce1 leaks more than 4,000 prefixes: msee1 drops the session, traffic moves to the secondary",
     fault=lambda p: PrefixFlood("ce1", count=p.prefix_limit() + 100),
+    params={"er.ce_interconnect": False},
     expect=expect,
     trials=3,
     deadline_s=lambda p: 60.0,

@@ -46,11 +46,17 @@ def clean_run(run: str) -> list[str]:
 
 
 def clean_all() -> list[str]:
+    """Clean every run whose owner is gone; a run that is still up is left alone (and named)."""
     runs = set(state.runs())
     if state.WORK_ROOT.is_dir():
         runs |= {d.name for d in state.WORK_ROOT.iterdir() if d.is_dir()}
     runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
     done = []
     for run in sorted(runs):
+        fd = state.lock(run)
+        if fd is None:
+            done.append(f"left run {run!r} alone: it is up (stop it with 'testbed down --name {run}')")
+            continue
+        state.unlock(run, fd)
         done += clean_run(run)
     return done

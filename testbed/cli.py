@@ -42,10 +42,13 @@ def _bring_up(args: argparse.Namespace):
     from testbed.net import Network
     topo = catalog.build(args.topology, _overrides(args))
     preflight.check(vpn=bool(getattr(topo, "tunnels", None)))
-    net = Network(topo, run=args.name, configs=_configs(args.config))
+    net = Network(topo, run=args.name, configs=_configs(args.config), configs_as_is=args.config_as_is)
     net.__enter__()
     try:
-        net.wait_converged()
+        if args.no_wait:
+            net.mark_up()
+        else:
+            net.wait_converged()
     except BaseException:
         net.stop()
         raise
@@ -62,7 +65,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     net = None
     try:
         net = _bring_up(args)
-        _print_up(net.convergence.total_s, net)
+        _print_up(net)
         if args.cli:
             from mininet.cli import CLI
             CLI(net.mn)
@@ -78,10 +81,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_up(total_s: float, net) -> None:
+def _converged(total_s: float | None, stages: dict[str, float]) -> str:
+    if total_s is None:
+        return "without waiting for convergence"
+    return f"converged {total_s:.2f} s after start: {', '.join(f'{k} {v:.2f} s' for k, v in stages.items())}"
+
+
+def _print_up(net) -> None:
     from testbed import status
-    print(f"{net.topo.name} converged in {total_s:.2f} s "
-          f"({', '.join(f'{k} {v:.2f} s' for k, v in net.convergence.stages.items())})")
+    c = net.convergence
+    print(f"{net.topo.name} converged in {c.total_s:.2f} s ({', '.join(f'{k} {v:.2f} s' for k, v in c.stages.items())})"
+          if c else f"{net.topo.name} up, {_converged(None, {})}")
     _print_status(status.collect(net))
 
 
@@ -106,8 +116,7 @@ def _up_detached(args: argparse.Namespace, t0: float) -> int:
     from testbed import status
     net = Network.attach(args.name)
     print(f"{net.topo.name} up as run {args.name!r} in {time.monotonic() - t0:.2f} s "
-          f"(converged {msg['total_s']:.2f} s after start: "
-          f"{', '.join(f'{k} {v:.2f} s' for k, v in msg['stages'].items())}); pid {proc.pid}")
+          f"({_converged(msg['total_s'], msg['stages'])}); pid {proc.pid}")
     _print_status(status.collect(net))
     print(f"Stop it with 'testbed down{'' if args.name == state.DEFAULT_RUN else ' --name ' + args.name}'.")
     return 0
@@ -124,7 +133,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except TestbedError as e:
             out.write(json.dumps({"error": str(e)}) + "\n")
             return 1
-        out.write(json.dumps({"total_s": net.convergence.total_s, "stages": net.convergence.stages}) + "\n")
+        c = net.convergence
+        out.write(json.dumps({"total_s": c.total_s if c else None, "stages": c.stages if c else {}}) + "\n")
         out.close()
         while True:
             signal.pause()
@@ -199,10 +209,19 @@ def cmd_vtysh(args: argparse.Namespace) -> int:
     net = Network.attach(args.name)
     if args.node not in net.frr:
         raise TestbedError(f"{args.node!r} is not a router of {net.topo.name}: choose one of {', '.join(net.frr)}.")
-    argv = ["vtysh", "-N", net.frr[args.node].instance]
+    argv = ["vtysh", "-N", net.frr[args.node].instance, "--config_dir", str(_vtysh_config_dir(net, args.node))]
     for c in args.c or []:
         argv += ["-c", c]
     return subprocess.run(argv, stderr=subprocess.DEVNULL if args.c else None).returncode
+
+
+def _vtysh_config_dir(net, node: str) -> Path:
+    """A config dir whose INSTANCE/vtysh.conf names the router: vtysh's prompt is then 'ce1#',
+    not the host's name, and it does not warn that /etc/frr/INSTANCE/vtysh.conf is missing."""
+    root = net.dir / "vtysh"
+    (root / net.frr[node].instance).mkdir(parents=True, exist_ok=True)
+    (root / net.frr[node].instance / "vtysh.conf").write_text(f"hostname {node}\n")
+    return root
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -299,6 +318,22 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from testbed.lint import lint_files
+    findings = lint_files(args.config, premium=args.premium)
+    for f in findings:
+        print(f)
+    print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(args.config)} file"
+          f"{'s' if len(args.config) != 1 else ''}", file=sys.stderr)
+    return 1 if findings else 0
+
+
+def cmd_config_template(args: argparse.Namespace) -> int:
+    from testbed.byoconfig import template
+    print(template(catalog.build(args.topology, _overrides(args)), args.node), end="")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     preflight.require_root()
     from testbed.calibrate import calibrate, render
@@ -325,10 +360,114 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if res["ok"] else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from testbed import bench, bench_report
+    from testbed.net import Interrupted, install_signal_handlers
+    preflight.check(vpn=True)
+    install_signal_handlers()  # Ctrl-C/SIGTERM unwind through every network's clean-up
+    out = Path(args.out or f"results/bench/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    con = _console()
+    say = (lambda msg: None) if args.json else (lambda msg: con.print(msg, style="dim"))
+    try:
+        doc = bench.run(bench.QUICK if args.quick else bench.FULL, out, say)
+    except (Interrupted, KeyboardInterrupt):
+        print(f"benchmark interrupted; cleaned up (the sections that ended are in {out}/bench.json)", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(doc, indent=1))
+        return 0
+    con.print(bench_report.table(doc))
+    for line in bench_report.target_lines(doc):
+        con.print(line, highlight=False)
+    con.print(f"wrote {out / 'bench.json'}")
+    return 0
+
+
+# --- training labs and the topology picture ---------------------------------------------------
+def cmd_lab_list(args: argparse.Namespace) -> int:
+    from testbed import labs
+    found = [labs.load(name) for name in labs.names()]
+    width = max((len(lab.title) for lab in found), default=0)
+    for lab in found:
+        print(f"  {lab.number:2}  {lab.title:{width}}  {lab.topology:13} labs/{lab.name}/README.md")
+    return 0
+
+
+def cmd_lab_start(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed import labs
+    lab = labs.load(args.lab)
+    from testbed import status
+    from testbed.net import Network
+    print(f"Starting lab {lab.number}: {lab.title} ({lab.topology} topology, run {args.name!r})...", flush=True)
+    labs.start(lab, args.name)
+    _print_status(status.collect(Network.attach(args.name)))
+    print(labs.intro(lab, args.name))
+    return 0
+
+
+def cmd_lab_check(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed import labs
+    from testbed.net import Network
+    lab = labs.running(args.name)
+    results = labs.check(lab, Network.attach(args.name))
+    if args.json:
+        print(json.dumps(labs.as_json(lab, results), indent=2))
+    else:
+        con = _console()
+        for line in labs.report(lab, results):
+            con.print(line, highlight=False)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_lab_solve(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed import labs
+    from testbed.net import Network
+    lab = labs.running(args.name)
+    routers = labs.solve(lab, Network.attach(args.name))
+    print(f"Applied the reference solution of lab {lab.number} to {', '.join(routers)} "
+          f"(labs/{lab.name}/solution/). BGP needs a few seconds: then 'testbed lab check'.")
+    return 0
+
+
+def cmd_lab_reset(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed import labs
+    lab = labs.reset(args.name)
+    print(f"Lab {lab.number} started again from its starting configs.")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from testbed import graph
+    states = None
+    if args.topology:
+        topo = catalog.build(args.topology, _overrides(args))
+    else:
+        preflight.require_root()
+        from testbed.net import Network
+        net = Network.attach(args.name)
+        topo, states = net.topo, graph.live_states(net)
+    highlight = tuple(n for n in (args.highlight or "").split(",") if n)
+    print(graph.text(topo, states, highlight))
+    if args.png:
+        graph.png(topo, Path(args.png), states, highlight)
+        print(f"\nwrote {args.png}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def _add_run_opts(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--name", default=state.DEFAULT_RUN, type=state.check_run_name,
                     help=f"run name, so several runs can coexist (default {state.DEFAULT_RUN})")
+
+
+def _add_lab_run_opts(sp: argparse.ArgumentParser) -> None:
+    from testbed.labs import LAB_RUN
+    sp.add_argument("--name", default=LAB_RUN, type=state.check_run_name,
+                    help=f"the lab's run name (default {LAB_RUN})")
 
 
 def _add_topo_opts(sp: argparse.ArgumentParser) -> None:
@@ -336,6 +475,10 @@ def _add_topo_opts(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
     sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
     sp.add_argument("--config", action="append", metavar="NODE=FILE", help="use your own frr.conf on a router")
+    sp.add_argument("--config-as-is", action="store_true",
+                    help="run the --config files unchecked, as they are (a lab's starting configs are wrong on purpose)")
+    sp.add_argument("--no-wait", action="store_true",
+                    help="do not wait for convergence, only for the daemons (a lab starts broken on purpose)")
     _add_run_opts(sp)
 
 
@@ -388,12 +531,53 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("params", help="every parameter with its (Azure) default")
     sp.add_argument("topology", nargs="?")
     sp.set_defaults(func=cmd_params)
+    sp = sub.add_parser("lint", help="Azure conformance checks on on-prem FRR configs (exit 1 on findings)")
+    sp.add_argument("config", nargs="+", metavar="CONFIG", help="FRR config files, checked together")
+    sp.add_argument("--premium", action="store_true", help="ExpressRoute Premium: 10,000-prefix limit")
+    sp.set_defaults(func=cmd_lint)
+    sp = sub.add_parser("config-template", help="the names, addresses and config your own config for a node must fit")
+    sp.add_argument("node", help="an on-prem router (ce1, ce2, vpn1, core)")
+    sp.add_argument("topology", help="topology name ('testbed list')")
+    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
+    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    sp.set_defaults(func=cmd_config_template)
     sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--repeats", type=int, default=5, metavar="N", help="injections of each length (default 5)")
     sp.add_argument("--outages", default="20,100,500,2000", metavar="MS,...",
                     help="outage lengths in ms (default 20,100,500,2000)")
     sp.set_defaults(func=cmd_calibrate)
+    sp = sub.add_parser("bench", help="benchmarks: bring-up, trial cycle, FIB at scale, probe CPU, memory, chain size")
+    sp.add_argument("--quick", action="store_true", help="fewer repetitions, 1,000 prefixes, chain up to 16 (< 2 min)")
+    sp.add_argument("--json", action="store_true", help="print bench.json instead of the table")
+    sp.add_argument("--out", metavar="DIR", help="where bench.json goes (default results/bench/<UTC time>)")
+    sp.set_defaults(func=cmd_bench)
+    sp = sub.add_parser("lab", help="training labs: list, start N, check, solve, reset")
+    lab = sp.add_subparsers(dest="lab_cmd", required=True, metavar="ACTION")
+    lab.add_parser("list", help="the labs, in order of difficulty").set_defaults(func=cmd_lab_list)
+    sp = lab.add_parser("start", help="start lab N from its starting configs (stops a lab already up)")
+    sp.add_argument("lab", help="lab number or folder name ('testbed lab list')")
+    _add_lab_run_opts(sp)
+    sp.set_defaults(func=cmd_lab_start)
+    sp = lab.add_parser("check", help="check each task: pass, or fail with a hint (exit 0 only if all pass)")
+    sp.add_argument("--json", action="store_true")
+    _add_lab_run_opts(sp)
+    sp.set_defaults(func=cmd_lab_check)
+    sp = lab.add_parser("solve", help="apply the reference solution to the running lab (for instructors)")
+    _add_lab_run_opts(sp)
+    sp.set_defaults(func=cmd_lab_solve)
+    sp = lab.add_parser("reset", help="start the running lab again from its starting configs")
+    _add_lab_run_opts(sp)
+    sp.set_defaults(func=cmd_lab_reset)
+    sp = sub.add_parser("graph", help="a picture of a topology or a running run: nodes, links, addresses, ASNs, tunnels")
+    sp.add_argument("topology", nargs="?", help="a topology name; without it, the running run (--name)")
+    sp.add_argument("--name", "--run", dest="name", default=state.DEFAULT_RUN, type=state.check_run_name,
+                    help=f"the running run to draw, with its BGP states (default {state.DEFAULT_RUN})")
+    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
+    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    sp.add_argument("--png", metavar="FILE", help="also draw it as a PNG")
+    sp.add_argument("--highlight", metavar="NODES", help="routers to mark, comma-separated (a lab's routers to fix)")
+    sp.set_defaults(func=cmd_graph)
     return ap
 
 

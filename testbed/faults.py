@@ -3,8 +3,8 @@
 A fault's ``inject(net)`` and ``restore(net)`` return an :class:`~testbed.events.Event`
 (``source="fault"``) stamped on the testbed clock right after the action returned, which is
 when it had taken effect: a netlink call is acknowledged once the kernel applied it; one
-``nft -f -`` transaction commits atomically before ``nft`` exits; a SIGKILL is stamped once the
-process is gone. The stamp taken just before the action is kept as ``detail["issued_ns"]``, so
+nftables transaction (libnftables, called in process) returns once the kernel committed it
+atomically; a SIGKILL is stamped once the process is gone. The stamp taken just before the action is kept as ``detail["issued_ns"]``, so
 every instant is bracketed.
 
 Faults name what they break the way a topology does: links by label (``er-primary``),
@@ -18,6 +18,7 @@ VPN faults (charon kill, IPsec SA deletion, VPN gateway instance down) will be s
 """
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import signal
@@ -25,7 +26,9 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from testbed import kernel
@@ -103,20 +106,56 @@ def session(topo: Topology, router: str, label: str) -> Neighbor:
                        f"{', '.join(n.label for n in topo.routers[router].neighbors)}.")
 
 
-def set_link(net: "Network", node: str, ifname: str, up: bool) -> None:
-    """``ip link set dev IFNAME up|down`` inside ``node``, over netlink (acknowledged when applied)."""
-    with kernel.netlink(net.pid(node)) as ipr:
-        idx = ipr.link_lookup(ifname=ifname)
-        if not idx:
-            raise TestbedError(f"{node} has no interface {ifname}: is the topology up?")
-        ipr.link("set", index=idx[0], state="up" if up else "down")
+def set_links(net: "Network", ends: list[tuple[str, str]], up: bool) -> tuple[int, list[int]]:
+    """``ip link set dev IFNAME up|down`` on each (node, ifname) in turn, over netlink; returns
+    the instant the first was issued and the instant each was acknowledged (applied). The
+    sockets are opened beforehand, so the changes follow each other within microseconds."""
+    with ExitStack() as stack:
+        targets = []
+        for node, ifname in ends:
+            ipr = stack.enter_context(kernel.netlink(net.pid(node)))
+            idx = ipr.link_lookup(ifname=ifname)
+            if not idx:
+                raise TestbedError(f"{node} has no interface {ifname}: is the topology up?")
+            targets.append((ipr, idx[0]))
+        issued, stamps = now_ns(), []
+        for ipr, idx in targets:
+            ipr.link("set", index=idx, state="up" if up else "down")
+            stamps.append(now_ns())
+        return issued, stamps
+
+
+@cache
+def _libnftables() -> ctypes.CDLL:
+    lib = ctypes.CDLL("libnftables.so.1")
+    lib.nft_ctx_new.restype = ctypes.c_void_p
+    lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
+    for f in (lib.nft_ctx_buffer_output, lib.nft_ctx_buffer_error, lib.nft_ctx_free):
+        f.argtypes = [ctypes.c_void_p]
+    lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
+    lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
+    lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    return lib
 
 
 def nft(net: "Network", node: str, script: str) -> None:
-    """Apply ``script`` as one atomic nftables transaction inside ``node``."""
-    res = net.run_in(node, ["nft", "-f", "-"], input=script, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise TestbedError(f"nftables in {node} refused the fault's rules ({res.stderr.strip()[:200]}): "
+    """Apply ``script`` as one atomic nftables transaction inside ``node``.
+
+    libnftables is called in this process, with the calling thread inside the node's network
+    namespace: the call returns right after the kernel committed the batch. An ``nft`` process
+    would add its start-up (10-25 ms on a busy machine) between the stamps around it."""
+    lib = _libnftables()
+    with kernel.in_netns(net.pid(node)):
+        ctx = lib.nft_ctx_new(0)
+        try:
+            lib.nft_ctx_buffer_output(ctx)
+            lib.nft_ctx_buffer_error(ctx)
+            rc = lib.nft_run_cmd_from_buffer(ctx, script.encode())
+            err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace") if rc else ""
+        finally:
+            lib.nft_ctx_free(ctx)
+    if rc != 0:
+        raise TestbedError(f"nftables in {node} refused the fault's rules ({' '.join(err.split())[:200]}): "
                            "this is a testbed bug, please report it.")
 
 
@@ -168,25 +207,19 @@ class LinkDown(Fault):
     def check(self, topo: Topology) -> None:
         _link(topo, self.link)
 
-    def _set(self, net: "Network", up: bool) -> list[int]:
+    def _set(self, net: "Network", up: bool) -> tuple[int, list[int]]:
         link = _link(net.topo, self.link)
-        stamps = []
-        for end in (link.a, link.b):
-            set_link(net, end.node, end.name, up)
-            stamps.append(now_ns())
-        return stamps
+        return set_links(net, [(link.a.node, link.a.name), (link.b.node, link.b.name)], up)
 
     def inject(self, net: "Network") -> Event:
         # Traffic stops when the first end goes down (its peer loses carrier with it).
-        issued = now_ns()
-        first, second = self._set(net, up=False)
+        issued, (first, second) = self._set(net, up=False)
         return _stamp(_link(net.topo, self.link).a.node, "inject", self, issued, t_ns=first,
                       link=self.link, second_end_ns=second)
 
     def restore(self, net: "Network") -> Event:
         # Carrier returns when the second end comes up.
-        issued = now_ns()
-        self._set(net, up=True)
+        issued, _ = self._set(net, up=True)
         return _stamp(_link(net.topo, self.link).b.node, "restore", self, issued, link=self.link)
 
 
@@ -228,8 +261,7 @@ class LinkFlap(Fault):
 
     def restore(self, net: "Network") -> Event:
         """The flap left the link up: make sure of it (idempotent) and stamp."""
-        issued = now_ns()
-        LinkDown(self.link)._set(net, up=True)
+        issued, _ = LinkDown(self.link)._set(net, up=True)
         return _stamp(_link(net.topo, self.link).b.node, "restore", self, issued, link=self.link)
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testbed import converge, kernel, state
+from testbed import byoconfig, converge, kernel, state
 from testbed.errors import TestbedError
 from testbed.frr import FrrRouter, dry_run
 from testbed.ipsec import Tunnels
@@ -50,10 +50,12 @@ class Network:
     """Build, converge and tear down one topology under the run name ``run``."""
 
     def __init__(self, topo: Topology, run: str = state.DEFAULT_RUN,
-                 configs: dict[str, Path] | None = None) -> None:
+                 configs: dict[str, Path] | None = None, configs_as_is: bool = False) -> None:
         self.topo = topo
         self.run = state.check_run_name(run)
         self.configs = dict(configs or {})
+        # A training lab's starting configs are wrong on purpose: run them unchecked and unmapped.
+        self.configs_as_is = configs_as_is
         self.dir = state.run_dir(run)
         self.frr: dict[str, FrrRouter] = {}
         self.tunnels: Tunnels | None = None
@@ -129,6 +131,12 @@ class Network:
         self._start_supervisor()
         return self.convergence
 
+    def mark_up(self) -> None:
+        """Declare the run up once its daemons run, without waiting for convergence: a training
+        lab starts broken on purpose. The MSEE's prefix-limit behaviour runs all the same."""
+        self._record(status="up", started_at=time.time())
+        self._start_supervisor()
+
     def stop(self) -> None:
         """Stop everything this run started; safe to call twice and after a failed start."""
         if not self._claimed:
@@ -175,15 +183,15 @@ class Network:
             d = self.dir / name
             d.mkdir(parents=True, exist_ok=True)
             conf = d / "frr.conf"
-            if name in self.configs:
-                src = Path(self.configs[name])
-                if not src.is_file():
-                    raise TestbedError(f"config file {src} for {name} does not exist: check the path.")
-                shutil.copyfile(src, conf)
+            if name in self.configs and self.configs_as_is:
+                shutil.copyfile(self.configs[name], conf)
+            elif name in self.configs:  # the user's own: checked against the node and mapped
+                conf.write_text(byoconfig.fit(self.topo, name, Path(self.configs[name]), logfile=str(d / "frr.log")))
             else:
                 conf.write_text(frr_conf(router, logfile=str(d / "frr.log")))
             dry_run(conf)
             confs[name] = conf
+        byoconfig.adopt(self.topo, self.configs)
         return confs
 
     def _add_link(self, i: int, link) -> None:

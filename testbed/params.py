@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Param] = {
     # unconfirmed: Azure does not document how soon a dropped session is retried; the session
     # "comes back once the count falls below". We retry after this many seconds.
     "msee.prefix_limit_retry_s": Param(5, "seconds before the MSEE retries a session it dropped for the prefix limit (unconfirmed)"),
+    # Each pair of routers of a circuit talks iBGP over its own link, so that a router whose ER
+    # link fails reroutes through its twin at once, without waiting for the next speaker.
+    "er.ce_interconnect":    Param(True, "ce1 and ce2 run iBGP over a direct link (on-prem HA pair)"),
+    "er.msee_interconnect":  Param(True, "msee1 and msee2 run iBGP over a direct link (Microsoft's edge pair)"),
     "msee.backbone":         Param("172.31.0.0/24", "pool for MSEE-to-gateway links (Microsoft backbone)"),
     # --- BFD (azure-facts: "on by default on MSEE; 300 ms transmit/receive; examples 300 ms x 3") ---
     "bfd.enabled":           Param(True, "MSEE runs BFD on private peering"),

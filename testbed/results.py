@@ -386,8 +386,11 @@ def failures(summary: Mapping[str, Any]) -> list[str]:
 def diff_table(current: Mapping[str, Any], baseline: Mapping[str, Any]):
     from rich import box
     from rich.table import Table
+    a, b = baseline.get("params", {}), current.get("params", {})
+    changed = [f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     t = Table(title=f"{current['scenario']}: {current.get('started_utc')} against baseline "
-                    f"{baseline.get('started_utc')} (ms)", box=box.SIMPLE_HEAD)
+                    f"{baseline.get('started_utc')} (ms)", box=box.SIMPLE_HEAD,
+              caption=f"parameters changed: {', '.join(changed)}" if changed else "same parameters")
     for col in ("metric", "stat", "baseline", "current", "change", "%"):
         t.add_column(col, justify="left" if col in ("metric", "stat") else "right")
     for row in compare(current, baseline):

@@ -209,14 +209,16 @@ def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
             _stop(p)
 
 
-# (module, class, keyword arguments per trial). ControlCapture turns on the FRR logging it
-# parses through vtysh; that configuration change makes bgpd re-run its route-maps and send
-# ROUTE-REFRESH to its peers a moment later, so it is done once before the first trial
-# (prepare_watchers) and not inside any measurement.
-WATCHERS = (("testbed.fibwatch", "FibWatcher", {}),
-            ("testbed.ctlcap", "ControlCapture", {"frr_logging": False}))
+WATCHERS = (("testbed.fibwatch", "FibWatcher"), ("testbed.ctlcap", "ControlCapture"))
 ROUTE_MAP_DELAY_S = 6.0  # bgpd's route-map delay-timer (5 s) and a margin
 logging.getLogger("scapy").setLevel(logging.ERROR)  # scapy (ctlcap's decoder) warns on import
+
+
+def _watcher_options(cls: str, workdir: Path) -> dict[str, Any]:
+    """ControlCapture keeps its pcaps with the trial (kept with --pcap) and leaves FRR's logging
+    alone: turning it on through vtysh makes bgpd re-run its route-maps and send ROUTE-REFRESH
+    a moment later, so prepare_watchers does that once, before the first trial."""
+    return {"out_dir": workdir, "frr_logging": False} if cls == "ControlCapture" else {}
 
 
 def prepare_watchers(net: Network, workdir: Path) -> None:
@@ -236,11 +238,10 @@ def watchers(net: Network, notes: list[str], workdir: Path) -> Iterator[list[Eve
     """The FIB and BGP/BFD watchers that are installed; their events land in the yielded list
     when the block ends. The runner works without them (then no detection/FIB timings)."""
     running, out = [], []
-    for module, cls, kw in WATCHERS:
+    for module, cls in WATCHERS:
         try:
             kind = getattr(importlib.import_module(module), cls)
-            extra = {"out_dir": workdir} if cls == "ControlCapture" else {}
-            watcher = kind(net, list(net.topo.routers), **kw, **extra)
+            watcher = kind(net, list(net.topo.routers), **_watcher_options(cls, workdir))
             watcher.start()
             running.append(watcher)
         except ImportError:
@@ -260,6 +261,18 @@ def watchers(net: Network, notes: list[str], workdir: Path) -> Iterator[list[Eve
 def _note(notes: list[str], text: str) -> None:
     if text not in notes:
         notes.append(text)
+
+
+class _NoteHandler(logging.Handler):
+    """Warnings of the testbed's modules (a watcher that lost packets, ...) become notes of the
+    run, kept in summary.json, instead of lines torn through the progress bar."""
+
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _note(self.notes, f"{record.name}: {record.getMessage()}")
 
 
 def relevant(events: list[Event], prefixes: set[str]) -> list[Event]:
@@ -386,6 +399,8 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     notes: list[str] = []
     trials: list[Trial] = []
     finished = False
+    handler = _NoteHandler(notes)
+    logging.getLogger("testbed").addHandler(handler)
     try:
         with Network(topo, run=opts.run_name) as net:
             notes.append(f"converged in {net.wait_converged().total_s:.1f} s")
@@ -409,6 +424,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     finally:  # an interrupted run still gets its picture and a final summary
         if not finished:
             notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
+        logging.getLogger("testbed").removeHandler(handler)
         plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
         writer.write_summary(notes=notes, load_at_end=os.getloadavg())
     return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)

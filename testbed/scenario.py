@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 
 # FRR 8.4 adds a fixed delay in every BGP speaker that must act on a change: bgpd holds its
-# route-processing work queue 50 ms before running it (bgpd/bgp_route.c, spec.hold = 50) and
-# zebra its RIB queue 10 ms. On the ExpressRoute topology a failover crosses two speakers per
-# direction (ce1 then core; msee1 then ergw), so even without any timer it takes ~120 ms.
+# route-processing work queue 50 ms before running it (bgpd/bgp_route.c, spec.hold = 50; zebra's
+# own 10 ms hold is set to 0 in the rendered configs). With the CE and MSEE pairs interconnected, the router that loses
+# its ER link reroutes through its twin by itself: one speaker per direction (without the
+# interconnects, two in series: ~120 ms).
 FRR_SPEAKER_MS = 60.0
-REACTION_MS = 2 * FRR_SPEAKER_MS + 30.0   # two speakers, plus propagation and probe resolution
+REACTION_MS = FRR_SPEAKER_MS + 40.0   # one speaker, plus propagation and probe resolution
 
 
 @dataclass(frozen=True)

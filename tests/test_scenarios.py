@@ -71,7 +71,8 @@ def test_no_flow_on_the_failed_path_means_nothing_was_measured():
 
 
 def test_link_down_and_maintenance_limits():
-    assert verdict("er-primary-link-down", made_up(120.0)).ok
+    assert verdict("er-primary-link-down", made_up(80.0)).ok
+    assert not verdict("er-primary-link-down", made_up(120.0)).ok
     assert not verdict("er-primary-link-down", made_up(REACTION_MS)).ok
     assert verdict("msee-maintenance", made_up(2.0, loss_ms=1.0)).ok
     v = verdict("msee-maintenance", made_up(0.0, restore_loss_ms=11.0))

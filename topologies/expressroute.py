@@ -3,14 +3,19 @@
 ::
 
     h1 --- core ---+--- ce1 ===ER primary==== msee1 ---+
-    (on-prem LAN)  |                                   +--- ergw --- vnet --- vm1
-                   +--- ce2 ===ER secondary== msee2 ---+   (65515)  (65515)  (VNet subnet)
+    (on-prem LAN)  |     |                       |     +--- ergw --- vnet --- vm1
+                   |     | (iBGP)         (iBGP) |     |   (65515)  (65515)  (VNet subnet)
+                   +--- ce2 ===ER secondary== msee2 ---+
       AS onprem.asn (65020)        AS msee.asn (12076)
 
 - One /29 split in two /30s: the primary link takes the first, the secondary the second; in
   each the customer (ce) takes .1 and Microsoft (msee) .2. One CE per link (Azure's HA advice).
 - ce1/ce2 run eBGP with BFD to the MSEEs; core runs iBGP to both CEs and load-shares (ECMP);
   ergw takes both MSEE paths and load-shares toward on-prem: active-active in both directions.
+- The CEs, and the MSEEs, are each joined by a link with iBGP (``er.ce_interconnect``,
+  ``er.msee_interconnect``): the router that loses its ER link sends through its twin as soon
+  as its own BGP has reacted, so one BGP speaker per direction, not two, stands between a
+  failure and the traffic moving.
 - MSEEs: timers 60/180, BFD 300 ms x 3, the customer prefix limit, customer communities
   ignored; VNet routes reach on-prem with AS path ``12076`` only.
 """
@@ -86,6 +91,18 @@ def add_expressroute(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Networ
                b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"]})
 
 
+def add_interconnects(t: Topology, p: Params) -> None:
+    """The CE pair and the MSEE pair each joined by a link with iBGP: a router that loses its
+    ExpressRoute link keeps forwarding through its twin after its own BGP reaction, instead of
+    dropping traffic until the next router upstream has heard the withdraw."""
+    if p["er.ce_interconnect"]:
+        ce = t.link("ce1", "ce2", list(subnets(p["onprem.links"], 30))[2], label="ce-interconnect")
+        t.ebgp(ce, "ce-interconnect", a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
+    if p["er.msee_interconnect"]:
+        ms = t.link("msee1", "msee2", list(subnets(p["msee.backbone"], 30))[2], label="msee-interconnect")
+        t.ebgp(ms, "msee-interconnect", a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
+
+
 def add_expectations(t: Topology, p: Params) -> None:
     """ExpressRoute is the path in both directions, load-shared over both links."""
     vnet, onprem = p["vnet.prefix"], p["onprem.prefix"]
@@ -104,6 +121,7 @@ def build(p: Params) -> Topology:
     add_onprem(t, p)
     add_vnet(t, p)
     add_expressroute(t, p, list(subnets(p["vnet.gateway_subnet"], 30)))
+    add_interconnects(t, p)
     add_expectations(t, p)
     add_reach(t)
     return t

@@ -7,6 +7,7 @@
                   +-- vpn1 --- inet ---+-- vpngw0 ------------+-- vnet --- vm1
                                        +-- vpngw1 ------------+
 
+- ce1/ce2 and msee1/msee2 are joined by iBGP links, as in the ``expressroute`` topology.
 - Azure: longest prefix match first; for an identical prefix, ExpressRoute over VPN (the VNet
   weighs routes from the ExpressRoute gateway above those from the VPN gateway).
 - On-prem: local preference 150 on routes learned over ExpressRoute against 100 over the VPN.
@@ -26,6 +27,7 @@ def build(p: Params) -> Topology:
     expressroute.add_vnet(t, p)
     gw_links = list(subnets(p["vnet.gateway_subnet"], 30))
     expressroute.add_expressroute(t, p, gw_links)
+    expressroute.add_interconnects(t, p)
     vpn.add_vpn(t, p, gw_links[1:])
     expressroute.add_expectations(t, p)
     vpn.add_expectations(t, p, vpn_primary=False)

@@ -1,0 +1,126 @@
+"""Training labs: every lab is well formed, every check fails on its starting state and passes
+after ``testbed lab solve`` (real FRR and strongSwan, driven through the CLI as a trainer would).
+
+One lab is up at a time: the whole file takes about two to three minutes.
+"""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from testbed import catalog, labs
+from testbed.checks import eventually
+from testbed.errors import TestbedError
+from testbed.frr import dry_run
+
+TESTBED = [sys.executable, "-m", "testbed.cli"]
+RUN = "labtest"
+SETTLE_S = 2      # lab start waits for the broken network to settle; a little more, to be sure
+SOLVED_S = 60     # BGP after the fix; lab 6 also wants its sessions up for 10 s
+
+
+def tb(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*TESTBED, *args], capture_output=True, text=True, timeout=timeout)
+
+
+# --- well formed (no root) --------------------------------------------------------------------
+def test_there_are_six_labs_numbered_in_order():
+    assert len(labs.names()) >= 6
+    assert [labs.load(n).number for n in labs.names()] == list(range(1, len(labs.names()) + 1))
+
+
+@pytest.mark.parametrize("name", labs.names())
+def test_lab_is_complete(name):
+    lab = labs.load(name)
+    topo = catalog.build(lab.topology, lab.params)
+    assert lab.tasks and all(t.title and t.hint for t in lab.tasks)
+    assert lab.start_configs(), "a lab starts from at least one broken or unfinished router"
+    assert set(lab.solutions()) <= set(lab.start_configs()), "the solution fixes the routers the trainee owns"
+    assert set(lab.start_configs()) <= set(topo.routers)
+    readme = (lab.dir / "README.md").read_text()
+    for section in ("**Goal**", "## Tasks", "## Hints", "topology.png", "```"):
+        assert section in readme, f"{name}/README.md lacks {section}"
+    assert (lab.dir / "topology.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", labs.names())
+def test_start_configs_and_solutions_parse(name, tmp_path):
+    lab = labs.load(name)
+    for node, path in lab.start_configs().items():
+        conf = tmp_path / f"{node}.conf"
+        conf.write_text(labs.with_logfile(path.read_text(), str(tmp_path / "frr.log")))
+        dry_run(conf)
+    for node, path in lab.solutions().items():
+        dry_run(path)
+
+
+def test_load_by_number_or_name_and_refuse_others():
+    assert labs.load("1").name == labs.load("01").name == labs.names()[0]
+    assert labs.load(labs.names()[2]).number == 3
+    with pytest.raises(TestbedError, match="no lab '99'"):
+        labs.load("99")
+
+
+def test_logfile_line_goes_after_frr_defaults_and_replaces_others():
+    conf = "! c\nfrr defaults traditional\nlog file /x.log\nhostname a\n"
+    out = labs.with_logfile(conf, "/run/r/a/frr.log").splitlines()
+    assert out[:3] == ["! c", "frr defaults traditional", "log file /run/r/a/frr.log informational"]
+    assert "log file /x.log" not in out
+
+
+# --- every check fails at the start and passes after solve (root, real daemons) ---------------
+def check(run: str) -> dict:
+    res = tb("lab", "check", "--json", "--name", run)
+    out = json.loads(res.stdout)
+    assert res.returncode == (0 if out["ok"] else 1), res.stderr
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", labs.names())
+def test_checks_fail_at_start_and_pass_after_solve(name):
+    t0 = time.monotonic()
+    started = tb("lab", "start", name, "--name", RUN)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert "testbed lab check --name labtest" in started.stdout
+        time.sleep(SETTLE_S)
+        at_start = check(RUN)
+        passing = [t["title"] for t in at_start["tasks"] if t["ok"]]
+        assert not passing, f"{name}: these checks pass on the starting state: {passing}"
+        assert all(t["problems"] and t["hint"] for t in at_start["tasks"])
+
+        solved = tb("lab", "solve", "--name", RUN)
+        assert solved.returncode == 0, solved.stderr
+
+        def still_failing() -> list[str]:
+            return [f"{t['title']}: {t['problems']}" for t in check(RUN)["tasks"] if not t["ok"]]
+        took = eventually(still_failing, within=SOLVED_S, interval=1.0, what=f"{name} after solve")
+        print(f"{name}: {len(at_start['tasks'])} checks failed at start, all passed {took:.1f} s after solve "
+              f"({time.monotonic() - t0:.0f} s in all)")
+    finally:
+        down = tb("down", "--name", RUN)
+    assert down.returncode == 0, down.stderr
+
+
+@pytest.mark.integration
+def test_reset_brings_back_the_starting_state():
+    assert tb("lab", "start", "1", "--name", RUN).returncode == 0
+    try:
+        assert tb("lab", "solve", "--name", RUN).returncode == 0
+        eventually(lambda: [] if check(RUN)["ok"] else ["not solved yet"], within=SOLVED_S, interval=1.0)
+        reset = tb("lab", "reset", "--name", RUN)
+        assert reset.returncode == 0, reset.stderr
+        time.sleep(SETTLE_S)
+        assert not any(t["ok"] for t in check(RUN)["tasks"])
+    finally:
+        tb("down", "--name", RUN)
+
+
+@pytest.mark.integration
+def test_lab_commands_need_a_lab():
+    res = tb("lab", "check", "--name", "labnone")
+    assert res.returncode == 1
+    assert res.stderr.strip().startswith("testbed: no testbed run named 'labnone' is up")
