@@ -51,14 +51,15 @@ def _pair(v: Any) -> tuple[int, int] | None:
     return tuple(v) if v else None  # JSON turns tuples into lists
 
 
-@dataclass
-class DirectionFigures:
-    direction: str
-    resolution_ms: float
-    flows: list[FlowFigures]
+class _Worst:
+    """Outage and loss figures of a whole as the worst of its parts (the flows of a direction,
+    the directions of a trial)."""
+
+    def _parts(self) -> list[Any]:
+        raise NotImplementedError
 
     def _max(self, attr: str) -> float:
-        return max((getattr(f, attr) for f in self.flows), default=0.0)
+        return max((getattr(x, attr) for x in self._parts()), default=0.0)
 
     @property
     def outage_ms(self) -> float:
@@ -75,6 +76,16 @@ class DirectionFigures:
     @property
     def restore_loss_ms(self) -> float:
         return self._max("restore_loss_ms")
+
+
+@dataclass
+class DirectionFigures(_Worst):
+    direction: str
+    resolution_ms: float
+    flows: list[FlowFigures]
+
+    def _parts(self) -> list[FlowFigures]:
+        return self.flows
 
     def paths(self, window: str) -> list[str]:
         """Paths the flows took in a window (sorted, without repeats)."""
@@ -95,7 +106,7 @@ class DirectionFigures:
 
 
 @dataclass
-class Trial:
+class Trial(_Worst):
     scenario: str
     index: int
     started_utc: str
@@ -113,24 +124,8 @@ class Trial:
     reason: str = ""
     error: str | None = None
 
-    def _max(self, attr: str) -> float:
-        return max((getattr(d, attr) for d in self.directions.values()), default=0.0)
-
-    @property
-    def outage_ms(self) -> float:
-        return self._max("outage_ms")
-
-    @property
-    def loss_ms(self) -> float:
-        return self._max("loss_ms")
-
-    @property
-    def restore_outage_ms(self) -> float:
-        return self._max("restore_outage_ms")
-
-    @property
-    def restore_loss_ms(self) -> float:
-        return self._max("restore_loss_ms")
+    def _parts(self) -> list[DirectionFigures]:
+        return list(self.directions.values())
 
     def flows_on(self, path: str, window: str) -> list[tuple[str, int]]:
         return [(d.direction, f.flow) for d in self.directions.values() for f in d.flows
