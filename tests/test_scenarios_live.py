@@ -1,0 +1,21 @@
+"""Every scenario, 3 trials each, against real FRR and strongSwan: each must meet its own
+expectation (the claim its file states), and leave the host as it found it."""
+import os
+
+import pytest
+
+from testbed import runner, scenario
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("name", scenario.names())
+def test_every_scenario_meets_its_expectation(name, tmp_path):
+    run_name = f"scall{os.getpid() % 10000}"
+    # shorter lead and validation windows than a user's run: the suite must stay quick
+    opts = runner.Options(trials=3, out=tmp_path, progress=False, run_name=run_name,
+                          lead_s=0.5, validate_s=0.5)
+    out = runner.run(scenario.load(name), opts)
+    failed = [f"trial {t.index}: {t.error or t.reason}" for t in out.trials if not t.ok]
+    assert out.summary["trials_done"] == 3
+    assert out.summary["ok"], failed
