@@ -5,7 +5,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$here/scripts/setup.sh" >/dev/null || exit 1
 cd "$here"
-"$here/.venv/bin/python" -m pytest -q "$@"
+"$here/.venv/bin/python" -m pytest -q --durations=15 "$@"
 rc=$?
 # pytest exits 5 when nothing was collected (for example a -k that matches nothing): not a failure
 # of the code, but say so loudly rather than pass silently.

@@ -81,12 +81,12 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 def test_scenario_runs_end_to_end(name, sets, tmp_path):
     sc = scenario.load(name)
     run_name = f"scenr{os.getpid() % 10000}"  # concurrent test suites must not collide
-    opts = runner.Options(trials=2, overrides=sets, out=tmp_path, progress=False, run_name=run_name)
+    opts = runner.Options(trials=3, overrides=sets, out=tmp_path, progress=False, run_name=run_name)
     out = runner.run(sc, opts)
     s = json.loads((out.dir / "summary.json").read_text())
-    assert s["trials_done"] == 2 and s["params"]["bfd.interval_ms"] == sets.get("bfd.interval_ms", 300)
+    assert s["trials_done"] == 3 and s["params"]["bfd.interval_ms"] == sets.get("bfd.interval_ms", 300)
     assert s["versions"]["frr"] and s["versions"]["kernel"]
-    assert sorted(p.name for p in (out.dir / "trials").iterdir()) == ["001.json", "001.png", "002.json", "002.png"]
+    assert sorted(p.name for p in (out.dir / "trials").iterdir()) == ["001.json", "001.png", "002.json", "002.png", "003.json", "003.png"]
     assert (out.dir / "ecdf.png").is_file() and (out.dir / "trials.csv").is_file()
     for t in out.trials:
         assert t.restored, t.error
