@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from testbed.procs import stop_process
+
 MS = 1_000_000
 CLOCK = time.CLOCK_MONOTONIC
 DEFAULT_OUTAGES_MS = (20, 100, 500, 2000)
@@ -80,22 +82,6 @@ def readline(proc: subprocess.Popen, timeout: float = 10.0) -> str:
         err = proc.stderr.read() if proc.stderr else ""
         raise RuntimeError(f"pid {proc.pid} exited: {err.decode(errors='replace') if isinstance(err, bytes) else err}")
     return line.decode().strip() if isinstance(line, bytes) else line.strip()
-
-
-def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
-    """Stop a process we started, by its pid (SIGKILL if it does not go), and close its pipes."""
-    if proc.poll() is None:
-        try:
-            os.kill(proc.pid, sig)
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-    for f in (proc.stdin, proc.stdout, proc.stderr):
-        if f:
-            f.close()
 
 
 def _popen_in(node: Any, argv: list[str], **kw) -> subprocess.Popen:

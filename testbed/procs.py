@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -72,3 +73,19 @@ def stop(pids: list[int], timeout: float = 3.0) -> list[int]:
     while time.monotonic() < deadline and any(alive(p) for p in hard):
         time.sleep(0.02)
     return hard
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
+    """Stop a process we started, by its pid (SIGKILL if it does not go), and close its pipes."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f:
+            f.close()

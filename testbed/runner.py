@@ -41,6 +41,7 @@ from testbed.events import Event, now_ns
 from testbed.faults import Fault
 from testbed.net import Network
 from testbed.outage import analyze_files, load_meta, load_records
+from testbed.procs import stop_process
 from testbed.results import RunWriter, Trial, direction_figures, load_summary, timings
 from testbed.scenario import Scenario, Verdict, all_of, back_to_baseline
 
@@ -151,21 +152,6 @@ def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
     return line.strip()
 
 
-def _stop(proc: subprocess.Popen, timeout_s: float = 5.0) -> None:
-    """Stop a process this runner started, by its pid: SIGTERM, then SIGKILL."""
-    if proc.poll() is None:
-        try:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout_s)
-        except ProcessLookupError:
-            pass
-    if proc.stdout:
-        proc.stdout.close()
-
-
 @contextmanager
 def probes(net: Network, ends: tuple[str, str], workdir: Path, flows: int, rate: float) -> Iterator[dict[str, Path]]:
     """A probe in each end node, both sending to the other, started together; yields the
@@ -188,7 +174,7 @@ def probes(net: Network, ends: tuple[str, str], workdir: Path, flows: int, rate:
         yield files
     finally:
         for p in procs:
-            _stop(p)
+            stop_process(p)
 
 
 @contextmanager
@@ -206,7 +192,7 @@ def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
         yield
     finally:
         for p in procs:
-            _stop(p)
+            stop_process(p)
 
 
 WATCHERS = (("testbed.fibwatch", "FibWatcher"), ("testbed.ctlcap", "ControlCapture"))

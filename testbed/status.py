@@ -11,12 +11,6 @@ if TYPE_CHECKING:
     from testbed.net import Network
 
 
-def _iface_labels(net: "Network") -> dict[tuple[str, str], str]:
-    labels = {(end.node, end.name): link.label for link in net.topo.links for end in (link.a, link.b)}
-    labels.update(net.topo.tun_labels())
-    return labels
-
-
 def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
     rows = []
     for name, r in net.topo.routers.items():
@@ -40,7 +34,7 @@ def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
 
 def paths(net: "Network") -> list[dict[str, Any]]:
     """For each expected prefix: the links its kernel next hops leave by."""
-    labels = _iface_labels(net)
+    labels = net.topo.hop_labels()
     rows = []
     tables: dict[str, dict] = {}
     for e in net.topo.fib:

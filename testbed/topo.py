@@ -205,9 +205,9 @@ class Topology:
             for n in r.neighbors:
                 yield r, n
 
-    def tun_labels(self) -> dict[tuple[str, str], str]:
-        """(node, TUN device) -> tunnel label, for naming paths."""
-        out = {}
+    def hop_labels(self) -> dict[tuple[str, str], str]:
+        """(node, interface or TUN device) -> the label of the link or tunnel it leads over."""
+        out = {(end.node, end.name): link.label for link in self.links for end in (link.a, link.b)}
         for t in self.tunnels:
             out[(t.onprem, t.onprem_tun)] = out[(t.azure, t.azure_tun)] = t.label
         return out

@@ -23,16 +23,14 @@ def via(net, node: str, dst: str) -> str:
     """The link (or tunnel) label ``node`` forwards ``dst`` over, from the kernel's own lookup."""
     with kernel.netlink(net.pid(node)) as ipr:
         ifname = kernel.route_get(ipr, dst)["ifname"]
-    labels = {(e.node, e.name): l.label for l in net.topo.links for e in (l.a, l.b)}
-    labels.update(net.topo.tun_labels())
+    labels = net.topo.hop_labels()
     return labels.get((node, ifname), ifname)
 
 
 def nexthops(net, node: str, prefix: str) -> list[str]:
     with kernel.netlink(net.pid(node)) as ipr:
         hops = kernel.fib(ipr).get(prefix, [])
-    labels = {(e.node, e.name): l.label for l in net.topo.links for e in (l.a, l.b)}
-    labels.update(net.topo.tun_labels())
+    labels = net.topo.hop_labels()
     return sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
 
 
