@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testbed import runner
+from testbed import flowplan, probepair
 from testbed.bench_procs import cpu_s
 from testbed.bench_series import Series
 from testbed.net import Network
@@ -27,7 +27,7 @@ def probe_cpu(net: Network, flows: int, rate: float, windows: int, window_s: flo
     pps = 2 * flows * rate  # both directions
     percent, per_kpps = Series("% of one core"), Series("% of one core per 1,000 packets/s")
     with tempfile.TemporaryDirectory(prefix="bench-probe-") as tmp:
-        with runner.probes(net, ENDS, Path(tmp), flows, rate) as files:
+        with probepair.probes(net, ENDS, Path(tmp), flowplan.default_ports(flows), rate) as files:
             pids = [json.loads(Path(f"{f}.json").read_text())["pid"] for f in files.values()]
             time.sleep(WARMUP_S)
             for _ in range(windows):

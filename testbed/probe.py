@@ -6,7 +6,8 @@ processes measure both directions at once.
 
 Sending
     ``--flows`` F flows, flow *i* uses UDP source port ``--port``+i and destination port
-    ``--peer-port``+i (distinct 5-tuples, so ECMP L4 hashing spreads them).  Each flow sends
+    ``--peer-port``+i (distinct 5-tuples, so ECMP L4 hashing spreads them); or ``--ports``
+    P0,P1,...: flow *i* uses port Pi at both ends (a flow plan, see ``testbed.flowplan``).  Each flow sends
     ``--rate`` R packets/s.  Packets are paced against absolute deadlines on CLOCK_MONOTONIC
     (``t0 + seq*I`` by default: one wake-up per interval sends one packet on every flow;
     ``t0 + seq*I + flow*I/F`` with ``--stagger``, the RFC 6413 round robin with uniform
@@ -129,7 +130,9 @@ def _lateness_stats(hist: list[int], over: list[int], total: int, total_ns: int)
 class Probe:
     def __init__(self, a: argparse.Namespace):
         self.a = a
-        self.flows = a.flows
+        self.flows = len(a.ports) if a.ports else a.flows
+        self.ports = a.ports or [a.port + i for i in range(self.flows)]
+        self.peer_ports = a.ports or [a.peer_port + i for i in range(self.flows)]
         self.interval_ns = int(round(1e9 / a.rate))
         self.step_ns = self.interval_ns // self.flows if a.stagger else 0
         self.seq_mask = (1 << a.seq_bits) - 1
@@ -180,7 +183,7 @@ class Probe:
                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, a.tos)
                 else:
                     s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, a.tos)
-            s.bind((bind, a.port + i))
+            s.bind((bind, self.ports[i]))
             s.setblocking(False)
             self.socks.append(s)
         self.recv_start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -203,6 +206,7 @@ class Probe:
             "clock": "CLOCK_MONOTONIC",
             "params": {
                 "peer": a.peer, "bind": a.bind, "port": a.port, "peer_port": a.peer_port,
+                "ports": self.ports, "peer_ports": self.peer_ports,
                 "flows": self.flows, "rate_pps": a.rate, "size": a.size,
                 "duration_s": a.duration, "linger_s": a.linger, "seq_bits": a.seq_bits,
                 "stagger": a.stagger, "rx_stamp": a.rx_stamp, "tos": a.tos,
@@ -277,7 +281,7 @@ class Probe:
         mask = self.seq_mask
         run_id = self.run_id
         socks = self.socks
-        peer = [(a.peer, a.peer_port + i) for i in range(F)]
+        peer = [(a.peer, port) for port in self.peer_ports]
         sent = self.sent
         send_err = self.send_err
         last_send = self.last_send_ns
@@ -433,6 +437,13 @@ class Probe:
         return 0
 
 
+def _ports(text: str) -> list[int]:
+    ports = [int(x) for x in text.split(",") if x]
+    if not ports or len(set(ports)) != len(ports) or not all(0 < x < 65536 for x in ports):
+        raise argparse.ArgumentTypeError("--ports wants distinct ports 1..65535, comma-separated")
+    return ports
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m testbed.probe", description=__doc__.split("\n")[0])
     p.add_argument("--peer", required=True, help="peer address (IPv4 or IPv6)")
@@ -442,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=47000, help="first local port (flow i: port+i)")
     p.add_argument("--peer-port", type=int, default=None, help="first peer port (default --port)")
     p.add_argument("--flows", type=int, default=4)
+    p.add_argument("--ports", type=_ports, default=None,
+                   help="comma-separated port per flow, the same at both ends (overrides --port/--flows)")
     p.add_argument("--rate", type=float, default=1000.0, help="packets/s per flow")
     p.add_argument("--size", type=int, default=64, help="UDP payload bytes (min 28)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds of sending (0: until signal)")

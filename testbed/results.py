@@ -208,16 +208,17 @@ def first_after(events: Iterable[Event], t_ns: int, source: str, kinds: tuple[st
 
 
 def timings(events: list[Event], inject: Event, restore_ns: int, prefixes: Iterable[str]) -> dict[str, float | None]:
-    """Control-plane instants after the fault, in ms from it (None when no watcher saw them):
-    ``detection`` (the first of a BFD session down, a BGP session down or a link losing
-    carrier), ``bgp`` (first BGP reaction: a session down, a NOTIFICATION or a withdraw),
-    ``fib`` (first FIB change of an expected prefix) and ``fib_last`` (the last one before
-    the restore). Events count from the instant the fault was issued: a watcher may see a link
-    go down before the fault's own stamp."""
+    """Control-plane instants after the fault, in ms from the instant it was issued (None when
+    no watcher saw them): ``detection`` (the first of a BFD session down, a BGP session down or
+    a link losing carrier), ``bgp`` (first BGP reaction: a session down, a NOTIFICATION or a
+    withdraw), ``fib`` (first FIB change of an expected prefix) and ``fib_last`` (the last one
+    before the restore). From the issue, not from the fault's own stamp: a watcher may see a
+    link go down before that stamp, and a slow fault (4,000 prefixes through vtysh) takes
+    effect while it is still being applied. The outage is cut at the same instant."""
     since = inject.detail.get("issued_ns", inject.t_ns)
 
     def ms(e: Event | None) -> float | None:
-        return None if e is None or e.t_ns >= restore_ns else round((e.t_ns - inject.t_ns) / 1e6, 3)
+        return None if e is None or e.t_ns >= restore_ns else round((e.t_ns - since) / 1e6, 3)
 
     wanted = set(prefixes)
     fib = [e for e in events if e.source == "fib" and since <= e.t_ns < restore_ns

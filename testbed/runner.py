@@ -1,4 +1,6 @@
-"""Run a scenario: the topology up once, then N trials, each written the moment it ends.
+"""Run a scenario: the topology up once, a flow plan (the probe ports, chosen so every
+equal-cost path carries flows both ways: ``testbed.flowplan``), then N trials, each written the
+moment it ends.
 
 One trial (RFC 6413: the run outlasts convergence plus a validation time)::
 
@@ -23,11 +25,9 @@ import importlib
 import logging
 import os
 import platform
-import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from testbed import catalog, converge, kernel, pathmark, plots
+from testbed import catalog, converge, flowplan, kernel, pathmark, plots, probepair
 from testbed.errors import TestbedError
 from testbed.events import Event, now_ns
 from testbed.faults import Fault
@@ -45,7 +45,6 @@ from testbed.procs import stop_process
 from testbed.results import RunWriter, Trial, direction_figures, load_summary, timings
 from testbed.scenario import Scenario, Verdict, all_of, back_to_baseline
 
-REPO = Path(__file__).resolve().parents[1]
 Snapshot = dict[tuple[str, str], tuple[tuple[str, str], ...]]
 
 
@@ -144,39 +143,6 @@ def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: fl
 
 
 # --- measuring -------------------------------------------------------------------------------
-def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    line = proc.stdout.readline().decode() if ready else ""
-    if not line:
-        raise TestbedError(f"a probe (pid {proc.pid}) did not start: see its .err file next to the trial.")
-    return line.strip()
-
-
-@contextmanager
-def probes(net: Network, ends: tuple[str, str], workdir: Path, flows: int, rate: float) -> Iterator[dict[str, Path]]:
-    """A probe in each end node, both sending to the other, started together; yields the
-    record file of each end and stops them (SIGTERM) on exit."""
-    a, b = ends
-    addr = {a: net.topo.address(a), b: net.topo.address(b)}
-    start_at = now_ns() + 300_000_000
-    files = {n: workdir / f"{n}.bin" for n in ends}
-    procs: list[subprocess.Popen] = []
-    try:
-        for me, peer in ((a, b), (b, a)):
-            with open(workdir / f"{me}.err", "wb") as err:
-                procs.append(net.nodes[me].popen(
-                    [sys.executable, "-m", "testbed.probe", "--peer", addr[peer], "--out", str(files[me]),
-                     "--flows", str(flows), "--rate", str(rate), "--start-at-ns", str(start_at)],
-                    stdout=subprocess.PIPE, stderr=err, cwd=str(REPO)))
-        for p in procs:
-            _readline(p, 10.0)
-        time.sleep(max(0.0, (start_at - now_ns()) / 1e9))
-        yield files
-    finally:
-        for p in procs:
-            stop_process(p)
-
-
 @contextmanager
 def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
     """tcpdump on both ends of each link the fault touches (they may exit when a link goes down)."""
@@ -196,27 +162,14 @@ def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
 
 
 WATCHERS = (("testbed.fibwatch", "FibWatcher"), ("testbed.ctlcap", "ControlCapture"))
-ROUTE_MAP_DELAY_S = 6.0  # bgpd's route-map delay-timer (5 s) and a margin
 logging.getLogger("scapy").setLevel(logging.ERROR)  # scapy (ctlcap's decoder) warns on import
 
 
 def _watcher_options(cls: str, workdir: Path) -> dict[str, Any]:
     """ControlCapture keeps its pcaps with the trial (kept with --pcap) and leaves FRR's logging
-    alone: turning it on through vtysh makes bgpd re-run its route-maps and send ROUTE-REFRESH
-    a moment later, so prepare_watchers does that once, before the first trial."""
+    alone: the rendered configs log what it reads from the start, and turning logging on
+    through vtysh would make bgpd re-run its route-maps and send ROUTE-REFRESH mid-trial."""
     return {"out_dir": workdir, "frr_logging": False} if cls == "ControlCapture" else {}
-
-
-def prepare_watchers(net: Network, workdir: Path) -> None:
-    """Let ControlCapture configure FRR's logging once, then wait out the route refreshes."""
-    try:
-        from testbed.ctlcap import ControlCapture
-    except ImportError:
-        return
-    cap = ControlCapture(net, list(net.topo.routers), out_dir=workdir)
-    cap.start()
-    cap.stop()
-    time.sleep(ROUTE_MAP_DELAY_S)
 
 
 @contextmanager
@@ -261,10 +214,24 @@ class _NoteHandler(logging.Handler):
         _note(self.notes, f"{record.name}: {record.getMessage()}")
 
 
+PREFIXES_KEPT = 8  # per BGP update in a trial's events; the count says how many there were
+
+
 def relevant(events: list[Event], prefixes: set[str]) -> list[Event]:
-    """Drop FIB events of prefixes nobody measures (a prefix flood makes thousands)."""
-    return [e for e in events if e.source != "fib" or e.kind.startswith("link-") or e.kind == "enobufs"
-            or (e.kind.startswith("route-") and e.detail.get("prefix") in prefixes)]
+    """Drop FIB events of prefixes nobody measures and shorten the prefix lists of BGP
+    messages to the measured prefixes and a few more (a prefix flood makes thousands)."""
+    out = []
+    for e in events:
+        if e.source == "fib" and not (e.kind.startswith("link-") or e.kind == "enobufs"
+                                      or (e.kind.startswith("route-") and e.detail.get("prefix") in prefixes)):
+            continue
+        sent = e.detail.get("prefixes") if e.source == "bgp" else None
+        if sent and len(sent) > PREFIXES_KEPT:
+            kept = [p for p in sent if p in prefixes]
+            kept += [p for p in sent if p not in prefixes][:max(0, PREFIXES_KEPT - len(kept))]
+            e = Event(e.t_ns, e.source, e.node, e.kind, {**e.detail, "prefixes": kept, "prefix_count": len(sent)})
+        out.append(e)
+    return out
 
 
 # --- one trial -------------------------------------------------------------------------------
@@ -275,6 +242,7 @@ class Context:
     opts: Options
     reference: Snapshot
     points: list[pathmark.MarkPoint]
+    ports: list[int]
     writer: RunWriter
     notes: list[str]
 
@@ -297,7 +265,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
         seen = stack.enter_context(watchers(net, ctx.notes, workdir))
         if opts.pcap:
             stack.enter_context(pcaps(net, fault, workdir))
-        files = stack.enter_context(probes(net, sc.endpoints, workdir, opts.flows, opts.rate))
+        files = stack.enter_context(probepair.probes(net, sc.endpoints, workdir, ctx.ports, opts.rate))
         time.sleep(opts.lead_s)
         try:
             inj = fault.inject(net)
@@ -392,8 +360,12 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
             notes.append(f"converged in {net.wait_converged().total_s:.1f} s")
             points = pathmark.mark_points(topo)
             pathmark.install(net, points)
-            prepare_watchers(net, net.dir)
-            ctx = Context(net, scenario, opts, fib_snapshot(net), points, writer, notes)
+            reference = fib_snapshot(net)
+            flows = flowplan.plan(net, scenario.endpoints, net.dir / "preflight", opts.flows)
+            writer.meta["probe"]["plan"] = flows.to_dict()
+            if flows.uncovered:
+                _note(notes, f"{opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
+            ctx = Context(net, scenario, opts, reference, points, flows.ports, writer, notes)
             with _progress(opts.progress, scenario.name, trials_n) as advance:
                 for k in range(1, trials_n + 1):
                     trial = run_trial(ctx, k)

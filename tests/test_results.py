@@ -84,7 +84,7 @@ def test_timings_from_watcher_events():
           Event(770 * MS, "fib", "core", "route-replace", {"prefix": "10.99.0.0/24"}),
           Event(780 * MS, "fib", "ergw", "route-replace", {"prefix": "10.10.0.0/16"})]
     t = results.timings(ev, inject, 900 * MS, {"10.10.0.0/16"})
-    assert t == {"detection_ms": -0.5, "bgp_ms": 600.0, "fib_ms": 660.0, "fib_last_ms": 680.0}
+    assert t == {"detection_ms": 0.5, "bgp_ms": 601.0, "fib_ms": 661.0, "fib_last_ms": 681.0}
     assert results.timings([], inject, 900 * MS, set())["detection_ms"] is None
 
 

@@ -68,6 +68,13 @@ def test_floods_of_fib_events_are_trimmed_to_what_is_measured():
     assert [e.t_ns for e in runner.relevant(ev, {"10.10.0.0/16"})] == [2, 3, 4]
 
 
+def test_a_leaks_update_keeps_the_measured_prefixes_and_the_count():
+    leak = [f"10.128.{i}.0/24" for i in range(4000)] + ["10.10.0.0/16"]
+    (e,) = runner.relevant([Event(1, "bgp", "ce1", "update", {"prefixes": leak, "as_path": [65020]})], {"10.10.0.0/16"})
+    assert e.detail["prefix_count"] == 4001 and len(e.detail["prefixes"]) == runner.PREFIXES_KEPT
+    assert e.detail["prefixes"][0] == "10.10.0.0/16" and e.detail["as_path"] == [65020]
+
+
 # --- whole scenarios ----------------------------------------------------------------------------
 live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, FRR)")
 
@@ -86,6 +93,10 @@ def test_scenario_runs_end_to_end(name, sets, tmp_path):
     s = json.loads((out.dir / "summary.json").read_text())
     assert s["trials_done"] == 3 and s["params"]["bfd.interval_ms"] == sets.get("bfd.interval_ms", 300)
     assert s["versions"]["frr"] and s["versions"]["kernel"]
+    plan = s["probe"]["plan"]  # 4 ports, both ER paths carrying flows in both directions
+    assert len(plan["ports"]) == 4 and plan["uncovered"] == []
+    assert {d: {r[d] for r in plan["paths"].values()} for d in ("h1->vm1", "vm1->h1")} == \
+        {"h1->vm1": {"er-primary", "er-secondary"}, "vm1->h1": {"er-primary", "er-secondary"}}
     assert sorted(p.name for p in (out.dir / "trials").iterdir()) == ["001.json", "001.png", "002.json", "002.png", "003.json", "003.png"]
     assert (out.dir / "ecdf.png").is_file() and (out.dir / "trials.csv").is_file()
     for t in out.trials:
