@@ -123,18 +123,6 @@ def _short(value: Any, limit: int = 160) -> str:
 
 
 # --- the kernel's forwarding ------------------------------------------------------------------
-def _hop_labels(net: "Network") -> dict[tuple[str, str], tuple[str, str]]:
-    """(node, interface) -> (label of the link or tunnel it leads over, the node at its far end)."""
-    out = {}
-    for link in net.topo.links:
-        out[(link.a.node, link.a.name)] = (link.label, link.b.node)
-        out[(link.b.node, link.b.name)] = (link.label, link.a.node)
-    for t in net.topo.tunnels:
-        out[(t.onprem, t.onprem_tun)] = (t.label, t.azure)
-        out[(t.azure, t.azure_tun)] = (t.label, t.onprem)
-    return out
-
-
 def _fib(net: "Network", node: str) -> dict[str, list[dict]]:
     with kernel.netlink(net.pid(node)) as ipr:
         return kernel.fib(ipr)
@@ -144,8 +132,8 @@ def fib_nexthops(net: "Network", node: str, prefix: str) -> list[str]:
     """The labels of the links/tunnels ``node``'s kernel forwards exactly ``prefix`` over, sorted
     ([] when the prefix is not in its FIB)."""
     hops = _fib(net, node).get(str(ipaddress.IPv4Network(prefix)), [])
-    labels = _hop_labels(net)
-    return sorted(labels.get((node, h["ifname"]), (h["ifname"], ""))[0] for h in hops)
+    labels = net.topo.hop_labels()
+    return sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
 
 
 def _owner(net: "Network", addr: str) -> str | None:
@@ -178,7 +166,7 @@ def routes(net: "Network", src: str, dst_addr: str) -> list[tuple[str, ...]]:
     A path that does not arrive ends in ``"no route at NODE"`` or ``"loop at NODE"``.
     """
     dst = _owner(net, dst_addr)
-    labels = _hop_labels(net)
+    labels = net.topo.hops()
     fibs: dict[str, dict] = {}
     done: list[tuple[str, ...]] = []
 

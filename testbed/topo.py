@@ -205,12 +205,21 @@ class Topology:
             for n in r.neighbors:
                 yield r, n
 
+    def hops(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(node, interface or TUN device) -> (label of the link or tunnel it leads over, the
+        node at its far end)."""
+        out = {}
+        for link in self.links:
+            out[(link.a.node, link.a.name)] = (link.label, link.b.node)
+            out[(link.b.node, link.b.name)] = (link.label, link.a.node)
+        for t in self.tunnels:
+            out[(t.onprem, t.onprem_tun)] = (t.label, t.azure)
+            out[(t.azure, t.azure_tun)] = (t.label, t.onprem)
+        return out
+
     def hop_labels(self) -> dict[tuple[str, str], str]:
         """(node, interface or TUN device) -> the label of the link or tunnel it leads over."""
-        out = {(end.node, end.name): link.label for link in self.links for end in (link.a, link.b)}
-        for t in self.tunnels:
-            out[(t.onprem, t.onprem_tun)] = out[(t.azure, t.azure_tun)] = t.label
-        return out
+        return {k: label for k, (label, _) in self.hops().items()}
 
     def address(self, node: str, index: int = 0) -> str:
         return str(list(self.interfaces(node))[index].addr.ip)
