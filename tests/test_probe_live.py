@@ -30,6 +30,7 @@ import pytest
 
 from testbed.outage import analyze_files, load_probe, path_samples
 from testbed.calibrate import NftInjector as Injector  # libnftables inside a node, stamped
+from testbed.procs import stop_process
 
 # Single-shot accuracy bound in these tests: the 2 ms acceptance belongs to `testbed calibrate`
 # (many repetitions); one sample on this VM can meet a scheduling hiccup of a few ms.
@@ -56,22 +57,6 @@ def _readline(proc: subprocess.Popen, timeout: float = 10.0) -> str:
     return line.decode().strip() if isinstance(line, bytes) else line.strip()
 
 
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a process we started, by its pid."""
-    if proc.poll() is None:
-        try:
-            os.kill(proc.pid, sig)
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-    for f in (proc.stdin, proc.stdout, proc.stderr):
-        if f:
-            f.close()
-
-
 @contextmanager
 def probe_pair():
     from mininet.net import Mininet
@@ -92,7 +77,7 @@ def probe_pair():
         yield net, a, b, procs
     finally:
         for p in procs:
-            _stop(p)
+            stop_process(p)
         net.stop()
 
 
