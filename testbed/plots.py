@@ -148,7 +148,7 @@ def timeline(trial: Trial, path: Path) -> Path | None:
             else:
                 ax.set_title("zoom on the fault (10 ms buckets)", loc="left", fontsize=10)
             if row == len(directions) - 1:
-                ax.set_xlabel("time since the fault (ms)")
+                ax.set_xlabel("time since the fault was issued (ms)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     used = {_style(e)[2]: _style(e) for e in events}
     for name, (colour, style, _) in used.items():

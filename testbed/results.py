@@ -110,8 +110,8 @@ class Trial(_Worst):
     scenario: str
     index: int
     started_utc: str
-    inject_ns: int | None = None
-    restore_ns: int | None = None
+    inject_ns: int | None = None        # when the fault was issued (the trial's time zero)
+    restore_ns: int | None = None       # when its undoing was issued
     directions: dict[str, DirectionFigures] = field(default_factory=dict)
     settled_ms: float | None = None     # fault -> network settled (control-plane poll)
     restored_ms: float | None = None    # restore -> network back to baseline (poll)
@@ -132,7 +132,7 @@ class Trial(_Worst):
                 if f.paths.get(window) == path]
 
     def rel_ms(self, t_ns: int) -> float | None:
-        """An instant relative to the fault, in ms."""
+        """An instant relative to the fault's issue, in ms."""
         return None if self.inject_ns is None else round((t_ns - self.inject_ns) / 1e6, 3)
 
     def to_dict(self) -> dict[str, Any]:
