@@ -88,7 +88,8 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 def test_scenario_runs_end_to_end(name, sets, tmp_path):
     sc = scenario.load(name)
     run_name = f"scenr{os.getpid() % 10000}"  # concurrent test suites must not collide
-    opts = runner.Options(trials=3, overrides=sets, out=tmp_path, progress=False, run_name=run_name)
+    opts = runner.Options(trials=3, overrides=sets, out=tmp_path, progress=False, run_name=run_name,
+                          lead_s=0.5, validate_s=0.5)
     out = runner.run(sc, opts)
     s = json.loads((out.dir / "summary.json").read_text())
     assert s["trials_done"] == 3 and s["params"]["bfd.interval_ms"] == sets.get("bfd.interval_ms", 300)
