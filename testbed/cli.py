@@ -160,12 +160,14 @@ def _print_status(st: dict) -> None:
                   str(b["prefixes_sent"]), b["bfd"])
     con.print(t)
     p = Table(title="Paths in use (kernel FIB)", box=box.SIMPLE_HEAD)
-    for col in ("node", "prefix", "via", "expected next hops"):
+    for col in ("node", "prefix", "via", "expected"):
         p.add_column(col)
     for row in st["paths"]:
-        ok = len(row["via"]) >= row["expected_nexthops"]
+        want = row.get("expected_via") or []
+        ok = len(row["via"]) >= row["expected_nexthops"] and (not want or sorted(row["via"]) == sorted(want))
+        expected = ", ".join(want) if want else f"{row['expected_nexthops']} next hop(s)"
         p.add_row(row["node"], row["prefix"], ", ".join(row["via"]) or "[red]no route[/]",
-                  f"{row['expected_nexthops']}" + ("" if ok else " [red](missing)[/]"))
+                  expected + ("" if ok else " [red](not so)[/]"))
     con.print(p)
     if st.get("tunnels"):
         v = Table(title=f"IPsec tunnels ({st['tunnels'][0]['dataplane']})", box=box.SIMPLE_HEAD)

@@ -44,8 +44,10 @@ def bfd_peers(net: "Network") -> list[str]:
 
 
 def fib_routes(net: "Network") -> list[str]:
-    """The expected prefixes are in each router's kernel FIB with enough next hops (ECMP)."""
+    """The expected prefixes are in each router's kernel FIB with enough next hops (ECMP),
+    over the expected links where the topology names them."""
     wrong = []
+    labels = net.topo.hop_labels()
     by_node: dict[str, list] = {}
     for e in net.topo.fib:
         by_node.setdefault(e.node, []).append(e)
@@ -54,8 +56,11 @@ def fib_routes(net: "Network") -> list[str]:
             table = kernel.fib(ipr)
         for e in expectations:
             hops = table.get(str(ipaddress.IPv4Network(e.prefix)), [])
+            via = sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
             if len(hops) < e.nexthops:
                 wrong.append(f"{node}: {e.prefix} has {len(hops)} next hop(s) in the kernel FIB, want {e.nexthops}")
+            elif e.via and via != sorted(e.via):
+                wrong.append(f"{node}: {e.prefix} goes via {', '.join(via)}, want {', '.join(sorted(e.via))}")
     return wrong
 
 

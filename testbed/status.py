@@ -44,7 +44,7 @@ def paths(net: "Network") -> list[dict[str, Any]]:
         hops = tables[e.node].get(str(ipaddress.IPv4Network(e.prefix)), [])
         rows.append({"node": e.node, "prefix": e.prefix,
                      "via": [labels.get((e.node, h["ifname"]), h["ifname"]) for h in hops],
-                     "expected_nexthops": e.nexthops})
+                     "expected_nexthops": e.nexthops, "expected_via": list(e.via)})
     return rows
 
 

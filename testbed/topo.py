@@ -125,11 +125,14 @@ class Tunnel:
 
 @dataclass
 class FibExpectation:
-    """``node`` must have ``prefix`` in its kernel FIB with at least ``nexthops`` next hops."""
+    """``node`` must have ``prefix`` in its kernel FIB with at least ``nexthops`` next hops,
+    and, when ``via`` names them, over exactly those links or tunnels (the baseline path: a
+    hybrid whose VNet still routes on-prem over the VPN has a route, but not the right one)."""
 
     node: str
     prefix: str
     nexthops: int = 1
+    via: tuple[str, ...] = ()
 
 
 @dataclass

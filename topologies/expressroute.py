@@ -106,10 +106,11 @@ def add_interconnects(t: Topology, p: Params) -> None:
 def add_expectations(t: Topology, p: Params) -> None:
     """ExpressRoute is the path in both directions, load-shared over both links."""
     vnet, onprem = p["vnet.prefix"], p["onprem.prefix"]
-    t.fib += [FibExpectation("core", vnet, 2), FibExpectation("ergw", onprem, 2),
-              FibExpectation("ce1", vnet), FibExpectation("ce2", vnet),
-              FibExpectation("msee1", onprem), FibExpectation("msee2", onprem),
-              FibExpectation("vnet", onprem)]
+    t.fib += [FibExpectation("core", vnet, 2, via=("core-ce1", "core-ce2")),
+              FibExpectation("ergw", onprem, 2, via=("msee1-ergw", "msee2-ergw")),
+              FibExpectation("ce1", vnet, via=("er-primary",)), FibExpectation("ce2", vnet, via=("er-secondary",)),
+              FibExpectation("msee1", onprem, via=("er-primary",)), FibExpectation("msee2", onprem, via=("er-secondary",)),
+              FibExpectation("vnet", onprem, via=("ergw-vnet",))]
 
 
 def add_reach(t: Topology) -> None:

@@ -81,10 +81,11 @@ def add_vpn(t: Topology, p: Params, gw_links: list[ipaddress.IPv4Network]) -> No
 
 def add_expectations(t: Topology, p: Params, vpn_primary: bool) -> None:
     n = p["vpngw.instances"]
-    t.fib += [FibExpectation("vpn1", p["vnet.prefix"], n)]
-    t.fib += [FibExpectation(f"vpngw{i}", p["onprem.prefix"]) for i in range(n)]
+    t.fib += [FibExpectation("vpn1", p["vnet.prefix"], n, via=tuple(f"vpn-tunnel{i}" for i in range(n)))]
+    t.fib += [FibExpectation(f"vpngw{i}", p["onprem.prefix"], via=(f"vpn-tunnel{i}",)) for i in range(n)]
     if vpn_primary:
-        t.fib += [FibExpectation("core", p["vnet.prefix"]), FibExpectation("vnet", p["onprem.prefix"], n)]
+        t.fib += [FibExpectation("core", p["vnet.prefix"], via=("core-vpn1",)),
+                  FibExpectation("vnet", p["onprem.prefix"], n, via=tuple(f"vpngw{i}-vnet" for i in range(n)))]
 
 
 def build(p: Params) -> Topology:
