@@ -64,6 +64,7 @@ class Neighbor:
     update_source: str | None = None
     passive: bool = False
     weight: int | None = None
+    ttl_security_hops: int | None = None
 
 
 @dataclass
@@ -177,7 +178,14 @@ class Topology:
         return link
 
     def ebgp(self, link: Link, label: str, a_opts: dict | None = None, b_opts: dict | None = None) -> None:
-        """A BGP session over a link's two addresses (eBGP or iBGP, by the routers' ASNs)."""
+        """A BGP session over a link's two addresses (eBGP or iBGP, by the routers' ASNs).
+
+        An iBGP one gets GTSM with one hop: FRR's fast-external-failover then drops it the
+        moment the link loses carrier, as it does an eBGP one. Without it the session outlives
+        a gateway instance's power-off, and when the link returns the VNet re-installs the
+        instance's stale routes and blackholes their flows until TCP retransmits the withdraw."""
+        if self.routers[link.a.node].asn == self.routers[link.b.node].asn:
+            a_opts, b_opts = {"ttl_security_hops": 1, **(a_opts or {})}, {"ttl_security_hops": 1, **(b_opts or {})}
         self.session(link.a.node, str(link.a.addr.ip), link.b.node, str(link.b.addr.ip), label, a_opts, b_opts)
 
     def session(self, a: str, a_addr: str, b: str, b_addr: str, label: str,
