@@ -18,6 +18,8 @@
   failure and the traffic moving.
 - MSEEs: timers 60/180, BFD 300 ms x 3, the customer prefix limit, customer communities
   ignored; VNet routes reach on-prem with AS path ``12076`` only.
+- Every iBGP session over a direct link (core-ce, the interconnects, gateway-vnet) drops the
+  moment its link loses carrier, as eBGP ones do (GTSM one hop: see ``Topology.ebgp``).
 """
 from __future__ import annotations
 
