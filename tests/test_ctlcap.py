@@ -138,7 +138,7 @@ def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
             fw.start()
             inj = NftInjector(net.nodes["msee1"])
             inj.setup_table("tbfault")
-            time.sleep(0.2)
+            time.sleep(0.7)  # over two BFD intervals: the capture hears msee1 before the drop
             a1, a2 = inj.drop(msee1_er.name, "tbfault")  # both directions, carrier stays up
             time.sleep(1.3)
         finally:
@@ -159,6 +159,7 @@ def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
     log_down = first(events, "bfd", "bfd-down", "ce1", after_ns=a1, via="log", peer=peer)
     pkt_down = first(events, "bfd", "bfd-down", "ce1", after_ns=a1, via="pcap", dir="out")
     assert log_down and pkt_down, [e for e in events if e.source == "bfd"]
+    assert pkt_down.detail["last_rx_t_ns"] is not None, "ce1's capture heard no BFD from msee1 before the drop"
     print(f"BFD down on ce1 {since(log_down):.3f} s (log), {since(pkt_down):.3f} s (pcap) after the drop; "
           f"{(pkt_down.t_ns - pkt_down.detail['last_rx_t_ns']) / 1e6:.1f} ms after the last packet heard")
     assert log_down.detail["reason"] == "control-expired" and pkt_down.detail["diag"] == "control-expired"
