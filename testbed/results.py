@@ -164,7 +164,12 @@ class Trial(_Worst):
 
 # --- from measurements to figures (pure) -----------------------------------------------------
 def phase_of(gap: Gap, inject_ns: int, restore_ns: int, tol_ns: int) -> str:
-    if gap.start_ns is None or gap.start_ns < inject_ns - tol_ns:
+    """A gap that closed before the fault was issued is the baseline's; one that began before
+    the restore was issued (less ``tol_ns``: a packet interval and the time in flight) is the
+    fault's; the rest are the restore's. Packets in flight when a fault hits are lost though
+    sent before it: over userspace ESP the last good packet can precede the fault by several
+    ms, so a gap is placed by where it ends, not where it starts."""
+    if gap.start_ns is None or (gap.end_ns is not None and gap.end_ns <= inject_ns):
         return "baseline"
     return "fault" if gap.start_ns < restore_ns - tol_ns else "restore"
 
@@ -176,9 +181,9 @@ def _span(g: Gap | None) -> tuple[int, int] | None:
 def direction_figures(d: DirectionResult, inject_ns: int, restore_ns: int,
                       paths: Mapping[int, Mapping[str, str | None]]) -> DirectionFigures:
     """Per flow, the longest gap and the loss of each phase; ``paths[flow]`` its paths."""
-    tol = d.interval_ns + 1_000_000
     flows = []
     for f in d.flows:
+        tol = d.interval_ns + 1_000_000 + int((f.latency_p99_ms or 0.0) * 1e6)
         by: dict[str, list[Gap]] = {p: [] for p in PHASES}
         for g in f.gaps:
             by[phase_of(g, inject_ns, restore_ns, tol)].append(g)

@@ -56,6 +56,16 @@ def test_a_packet_sent_while_the_fault_was_applied_belongs_to_the_fault():
     assert figs.flows[0].outage_ms == pytest.approx(51.0) and figs.flows[0].baseline_lost == 0
 
 
+def test_packets_in_flight_when_the_fault_hit_belong_to_the_fault():
+    # Over userspace ESP the last good packet left 5 ms before the fault: its gap is the fault's.
+    d = direction(set(range(95, 300)))
+    figs = results.direction_figures(d, 100 * MS, 400 * MS, {})
+    assert figs.flows[0].outage_ms == pytest.approx(206.0) and figs.flows[0].baseline_lost == 0
+    # ... while a gap that closed before the fault stays the baseline's
+    f = results.direction_figures(direction({50, 51}), 100 * MS, 400 * MS, {}).flows[0]
+    assert f.baseline_lost == 2 and f.outage_ms == 0.0
+
+
 def test_an_outage_still_open_at_restore_is_not_recovered():
     d = direction(set(range(100, 450)))
     f = results.direction_figures(d, 100 * MS, 400 * MS, {}).flows[0]
