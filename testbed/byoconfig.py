@@ -31,6 +31,7 @@ from testbed.topo import Router, Topology
 EMULATION_LINES = ["no zebra nexthop kernel enable"]
 LOG_LINE = re.compile(r"^\s*log\s+(file|syslog|stdout|stderr)\b.*$", re.MULTILINE)
 NEXTHOP_WORDS = {"blackhole", "Null0", "reject", "label", "table", "nexthop-vrf", "vrf", "onlink", "tag", "color"}
+QUIET_S = 1.0  # a user's configs: converged once no FIB has changed for this long
 
 
 # --- what a node offers -----------------------------------------------------------------------
@@ -167,3 +168,7 @@ def adopt(topo: Topology, configs: dict[str, Path]) -> None:
                         far.bfd = None
     for e in topo.fib:  # the user's policy decides the paths: its tests check them
         e.nexthops, e.via = 1, ()
+    # ... so "converged" also means settled: sessions up is not routes exchanged, and a test
+    # that ran before the VPN's routes reached core would see ExpressRoute where the policy
+    # puts the VPN
+    topo.quiet_s = QUIET_S

@@ -74,6 +74,31 @@ STAGES: list[tuple[str, Check]] = [
 ]
 
 
+class FibsStill:
+    """A stage that holds once no router's kernel FIB has changed for ``quiet_s``."""
+
+    def __init__(self, quiet_s: float) -> None:
+        self.quiet_s = quiet_s
+        self.last: dict | None = None
+        self.since = 0.0
+
+    def __call__(self, net: "Network") -> list[str]:
+        snap = {}
+        for node in net.topo.routers:
+            with kernel.netlink(net.pid(node)) as ipr:
+                snap[node] = kernel.fib(ipr)
+        now = time.monotonic()
+        if snap != self.last:
+            self.last, self.since = snap, now
+        if now - self.since < self.quiet_s:
+            return [f"the FIBs changed less than {self.quiet_s:g} s ago"]
+        return []
+
+
+def stages_for(net: "Network") -> list[tuple[str, Check]]:
+    return STAGES + ([("stable", FibsStill(net.topo.quiet_s))] if net.topo.quiet_s else [])
+
+
 @dataclass
 class Convergence:
     """Seconds from ``t0`` at which each stage first held, and the total."""
@@ -83,11 +108,11 @@ class Convergence:
 
 
 def wait_converged(net: "Network", t0: float, timeout: float, interval: float = 0.1,
-                   stages: list[tuple[str, Check]] = STAGES) -> Convergence:
+                   stages: list[tuple[str, Check]] | None = None) -> Convergence:
     """Poll the stages in order until all hold; raise ``TimeoutError`` listing what is still wrong."""
     result = Convergence()
     deadline = time.monotonic() + timeout
-    pending = list(stages)
+    pending = list(stages if stages is not None else stages_for(net))
     wrong: list[str] = []
     while pending:
         name, check = pending[0]

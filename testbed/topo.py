@@ -146,6 +146,9 @@ class Topology:
     fib: list[FibExpectation] = field(default_factory=list)
     reach: list[tuple[str, str]] = field(default_factory=list)   # (host, destination address)
     tunnels: list[Tunnel] = field(default_factory=list)
+    # converged only once no router's FIB has changed for this long (0: the expectations say
+    # it all); for a user's configs, whose paths the testbed cannot know beforehand
+    quiet_s: float = 0.0
     _ifcount: dict[str, int] = field(default_factory=dict)
 
     # --- building ---
