@@ -87,7 +87,6 @@ def test_calibration_quick():
     for row in r["rows"]:
         assert row["bracket_ms"][0] <= row["injected_ms"] <= row["bracket_ms"][1]
         assert abs(row["injected_ms"] - row["nominal_ms"]) < 10.0  # the injector did as asked
-    assert r["ok_by_method"]["loss"]
     assert r["jitter"]["a"]["count"] > 1000
     # nothing left behind on the host
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
