@@ -100,10 +100,13 @@ def _smooth(counts: list[int], width: int) -> list[float]:
 
 def _draw_direction(ax, trial: Trial, d: DirectionFigures | None, series: dict[str, list[int]],
                     bucket_ms: float, origin_ms: float, smooth: int) -> None:
-    for path in sorted(series):
+    # active-active paths carry equal rates: each line is drawn thinner than the one before,
+    # so one that another covers still shows around it
+    for layer, path in enumerate(sorted(series)):
         ys = [n * 1000.0 / bucket_ms for n in _smooth(series[path], smooth)]
         xs = [origin_ms + k * bucket_ms for k in range(len(ys))]
-        ax.step(xs, ys, where="post", color=PATH_COLOURS.get(path, "black"), linewidth=1.2, label=path)
+        ax.step(xs, ys, where="post", color=PATH_COLOURS.get(path, "black"),
+                linewidth=max(0.8, 3.2 - 0.8 * layer), label=path)
     if d is None:
         return
     for attr, colour in (("outage_span_ns", "red"), ("restore_span_ns", "green")):
