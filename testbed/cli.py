@@ -12,6 +12,8 @@ from pathlib import Path
 
 from testbed import catalog, params as params_mod, preflight, state
 from testbed.errors import TestbedError
+from testbed.flowplan import MAX_FLOWS
+from testbed.probe import DEFAULT_FLOWS, DEFAULT_RATE
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -252,7 +254,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"testbed: running {DEMO_SCENARIO} on the hybrid topology, {DEMO_TRIALS} trials "
           f"(results in {args.out}/)", flush=True)
     run_args = argparse.Namespace(scenario=[DEMO_SCENARIO], trials=DEMO_TRIALS, set=[], params=None,
-                                  out=args.out, pcap=False)
+                                  out=args.out, pcap=False, flows=DEFAULT_FLOWS,
+                                  rate=DEFAULT_RATE)
     return cmd_run(run_args)
 
 
@@ -265,7 +268,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     done = []
     try:
         for sc in scenarios:
-            opts = runner.Options(trials=args.trials, overrides=_overrides(args), out=Path(args.out), pcap=args.pcap)
+            if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
+                raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
+            opts = runner.Options(trials=args.trials, overrides=_overrides(args), out=Path(args.out), pcap=args.pcap,
+                                  flows=args.flows, rate=args.rate)
             done.append(runner.run(sc, opts))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
@@ -523,6 +529,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
+                    help="probe flows each way, ports planned so every equal-cost path carries some (default %(default)s)")
+    sp.add_argument("--rate", type=float, default=DEFAULT_RATE,
+                    help="packets/s per flow: the outage resolution is 1/rate (default %(default)g)")
     sp.set_defaults(func=cmd_run)
     sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
     sp.add_argument("dir", help="a run directory, or a directory holding runs")

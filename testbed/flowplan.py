@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 FIRST_PORT = pathmark.PROBE_PORTS[0]
 CANDIDATES = 64      # a path with an equal share is missed by all 64 with odds 2**-63 (2-way)
+MAX_FLOWS = 256      # twice as many candidates stay inside the ports the path marks match
 PREFLIGHT_PPS = 50.0
 PREFLIGHT_S = 0.5
 
@@ -88,7 +89,7 @@ def preflight(net: "Network", ends: tuple[str, str], workdir: Path,
 
 def plan(net: "Network", ends: tuple[str, str], workdir: Path, flows: int) -> FlowPlan:
     """The plan for a run; the consecutive ports when not one pre-flight packet arrived."""
-    chosen = choose(preflight(net, ends, workdir), flows)
+    chosen = choose(preflight(net, ends, workdir, max(CANDIDATES, 2 * flows)), flows)
     if not chosen.ports:
         return FlowPlan(default_ports(flows), uncovered=["no pre-flight packet arrived: ports not planned"])
     return chosen

@@ -437,6 +437,9 @@ class Probe:
         return 0
 
 
+DEFAULT_FLOWS, DEFAULT_RATE = 4, 1000.0  # 1 ms resolution per flow; the runner's defaults too
+
+
 def _ports(text: str) -> list[int]:
     ports = [int(x) for x in text.split(",") if x]
     if not ports or len(set(ports)) != len(ports) or not all(0 < x < 65536 for x in ports):
@@ -452,10 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", default="", help="local address to bind (default any)")
     p.add_argument("--port", type=int, default=47000, help="first local port (flow i: port+i)")
     p.add_argument("--peer-port", type=int, default=None, help="first peer port (default --port)")
-    p.add_argument("--flows", type=int, default=4)
+    p.add_argument("--flows", type=int, default=DEFAULT_FLOWS)
     p.add_argument("--ports", type=_ports, default=None,
                    help="comma-separated port per flow, the same at both ends (overrides --port/--flows)")
-    p.add_argument("--rate", type=float, default=1000.0, help="packets/s per flow")
+    p.add_argument("--rate", type=float, default=DEFAULT_RATE, help="packets/s per flow")
     p.add_argument("--size", type=int, default=64, help="UDP payload bytes (min 28)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds of sending (0: until signal)")
     p.add_argument("--linger", type=float, default=0.3, help="seconds to keep receiving after --duration")

@@ -41,6 +41,7 @@ from testbed.events import Event, now_ns
 from testbed.faults import Fault
 from testbed.net import Network
 from testbed.outage import analyze_files, load_meta, load_records
+from testbed.probe import DEFAULT_FLOWS, DEFAULT_RATE
 from testbed.procs import stop_process
 from testbed.results import RunWriter, Trial, direction_figures, load_summary, timings
 from testbed.scenario import Scenario, Verdict, all_of, back_to_baseline
@@ -54,8 +55,8 @@ class Options:
     overrides: dict[str, Any] = field(default_factory=dict)
     out: Path = Path("results")
     pcap: bool = False                        # keep pcaps and probe records of every trial
-    flows: int = 4
-    rate: float = 1000.0
+    flows: int = DEFAULT_FLOWS
+    rate: float = DEFAULT_RATE
     lead_s: float = 1.0
     validate_s: float = 1.0
     stable_s: float = 1.0
