@@ -79,6 +79,14 @@ def test_bad_input_one_sentence_nonzero_nothing_left(args, words, host_unchanged
     assert len(lines) == 1 and words in lines[0], res.stderr
 
 
+@pytest.mark.parametrize("load", [["--flows", "0"], ["--flows", "257"], ["--rate", "0"]])
+def test_run_refuses_a_probe_load_out_of_range(load, host_unchanged):
+    res = tb("run", "er-primary-link-down", *load)
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--flows must be 1 to 256 and --rate above 0" in lines[0], res.stderr
+
+
 def test_broken_frr_config_is_caught_by_dry_run(tmp_path, host_unchanged):
     bad = tmp_path / "edge.conf"
     bad.write_text("router bgp 65020\n neighbor 192.168.100.130 remote-as\n")
