@@ -478,10 +478,14 @@ def _add_lab_run_opts(sp: argparse.ArgumentParser) -> None:
                     help=f"the lab's run name (default {LAB_RUN})")
 
 
-def _add_topo_opts(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("topology", help="topology name ('testbed list')")
+def _add_param_opts(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
     sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+
+
+def _add_topo_opts(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("topology", help="topology name ('testbed list')")
+    _add_param_opts(sp)
     sp.add_argument("--config", action="append", metavar="NODE=FILE", help="use your own frr.conf on a router")
     sp.add_argument("--config-as-is", action="store_true",
                     help="run the --config files unchecked, as they are (a lab's starting configs are wrong on purpose)")
@@ -525,8 +529,7 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail")
     sp.add_argument("scenario", nargs="+", help="scenario name(s): see scenarios/ (dashes for underscores)")
     sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
-    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
-    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    _add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
     sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
@@ -550,8 +553,7 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("config-template", help="the names, addresses and config your own config for a node must fit")
     sp.add_argument("node", help="an on-prem router (ce1, ce2, vpn1, core)")
     sp.add_argument("topology", help="topology name ('testbed list')")
-    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
-    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    _add_param_opts(sp)
     sp.set_defaults(func=cmd_config_template)
     sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
     sp.add_argument("--json", action="store_true")
@@ -585,8 +587,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("topology", nargs="?", help="a topology name; without it, the running run (--name)")
     sp.add_argument("--name", "--run", dest="name", default=state.DEFAULT_RUN, type=state.check_run_name,
                     help=f"the running run to draw, with its BGP states (default {state.DEFAULT_RUN})")
-    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
-    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+    _add_param_opts(sp)
     sp.add_argument("--png", metavar="FILE", help="also draw it as a PNG")
     sp.add_argument("--highlight", metavar="NODES", help="routers to mark, comma-separated (a lab's routers to fix)")
     sp.set_defaults(func=cmd_graph)
