@@ -132,8 +132,7 @@ def fib_nexthops(net: "Network", node: str, prefix: str) -> list[str]:
     """The labels of the links/tunnels ``node``'s kernel forwards exactly ``prefix`` over, sorted
     ([] when the prefix is not in its FIB)."""
     hops = _fib(net, node).get(str(ipaddress.IPv4Network(prefix)), [])
-    labels = net.topo.hop_labels()
-    return sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
+    return sorted(net.topo.hop_names(node, hops))
 
 
 def _owner(net: "Network", addr: str) -> str | None:

@@ -47,7 +47,6 @@ def fib_routes(net: "Network") -> list[str]:
     """The expected prefixes are in each router's kernel FIB with enough next hops (ECMP),
     over the expected links where the topology names them."""
     wrong = []
-    labels = net.topo.hop_labels()
     by_node: dict[str, list] = {}
     for e in net.topo.fib:
         by_node.setdefault(e.node, []).append(e)
@@ -56,7 +55,7 @@ def fib_routes(net: "Network") -> list[str]:
             table = kernel.fib(ipr)
         for e in expectations:
             hops = table.get(str(ipaddress.IPv4Network(e.prefix)), [])
-            via = sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
+            via = sorted(net.topo.hop_names(node, hops))
             if len(hops) < e.nexthops:
                 wrong.append(f"{node}: {e.prefix} has {len(hops)} next hop(s) in the kernel FIB, want {e.nexthops}")
             elif e.via and via != sorted(e.via):

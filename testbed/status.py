@@ -34,7 +34,6 @@ def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
 
 def paths(net: "Network") -> list[dict[str, Any]]:
     """For each expected prefix: the links its kernel next hops leave by."""
-    labels = net.topo.hop_labels()
     rows = []
     tables: dict[str, dict] = {}
     for e in net.topo.fib:
@@ -43,7 +42,7 @@ def paths(net: "Network") -> list[dict[str, Any]]:
                 tables[e.node] = kernel.fib(ipr)
         hops = tables[e.node].get(str(ipaddress.IPv4Network(e.prefix)), [])
         rows.append({"node": e.node, "prefix": e.prefix,
-                     "via": [labels.get((e.node, h["ifname"]), h["ifname"]) for h in hops],
+                     "via": net.topo.hop_names(e.node, hops),
                      "expected_nexthops": e.nexthops, "expected_via": list(e.via)})
     return rows
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from testbed.params import Params
 
@@ -234,6 +234,12 @@ class Topology:
     def hop_labels(self) -> dict[tuple[str, str], str]:
         """(node, interface or TUN device) -> the label of the link or tunnel it leads over."""
         return {k: label for k, (label, _) in self.hops().items()}
+
+    def hop_names(self, node: str, nexthops: Iterable[Mapping[str, Any]]) -> list[str]:
+        """The label of the link or tunnel each of ``node``'s kernel next hops leaves over (the
+        interface name for one the topology does not know), in the next hops' order."""
+        labels = self.hop_labels()
+        return [labels.get((node, h["ifname"]), h["ifname"]) for h in nexthops]
 
     def address(self, node: str, index: int = 0) -> str:
         return str(list(self.interfaces(node))[index].addr.ip)

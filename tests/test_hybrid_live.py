@@ -4,6 +4,7 @@ import time
 import pytest
 
 from testbed import catalog, kernel
+from testbed.checks import fib_nexthops as nexthops
 from testbed.faults import Blackhole, MoreSpecific
 from testbed.net import Network
 
@@ -25,13 +26,6 @@ def via(net, node: str, dst: str) -> str:
         ifname = kernel.route_get(ipr, dst)["ifname"]
     labels = net.topo.hop_labels()
     return labels.get((node, ifname), ifname)
-
-
-def nexthops(net, node: str, prefix: str) -> list[str]:
-    with kernel.netlink(net.pid(node)) as ipr:
-        hops = kernel.fib(ipr).get(prefix, [])
-    labels = net.topo.hop_labels()
-    return sorted(labels.get((node, h["ifname"]), h["ifname"]) for h in hops)
 
 
 def wait_until(check, within: float, interval: float = 0.01) -> float | None:
