@@ -165,11 +165,10 @@ def _print_status(st: dict) -> None:
     for col in ("node", "prefix", "via", "expected"):
         p.add_column(col)
     for row in st["paths"]:
-        want = row.get("expected_via") or []
-        ok = len(row["via"]) >= row["expected_nexthops"] and (not want or sorted(row["via"]) == sorted(want))
+        want = row["expected_via"]
         expected = ", ".join(want) if want else f"{row['expected_nexthops']} next hop(s)"
         p.add_row(row["node"], row["prefix"], ", ".join(row["via"]) or "[red]no route[/]",
-                  expected + ("" if ok else " [red](not so)[/]"))
+                  expected + ("" if row["ok"] else " [red](not so)[/]"))
     con.print(p)
     if st.get("tunnels"):
         v = Table(title=f"IPsec tunnels ({st['tunnels'][0]['dataplane']})", box=box.SIMPLE_HEAD)

@@ -55,11 +55,9 @@ def fib_routes(net: "Network") -> list[str]:
             table = kernel.fib(ipr)
         for e in expectations:
             hops = table.get(str(ipaddress.IPv4Network(e.prefix)), [])
-            via = sorted(net.topo.hop_names(node, hops))
-            if len(hops) < e.nexthops:
-                wrong.append(f"{node}: {e.prefix} has {len(hops)} next hop(s) in the kernel FIB, want {e.nexthops}")
-            elif e.via and via != sorted(e.via):
-                wrong.append(f"{node}: {e.prefix} goes via {', '.join(via)}, want {', '.join(sorted(e.via))}")
+            problem = e.problem(net.topo.hop_names(node, hops))
+            if problem:
+                wrong.append(f"{node}: {e.prefix} {problem}")
     return wrong
 
 

@@ -41,8 +41,8 @@ def paths(net: "Network") -> list[dict[str, Any]]:
             with kernel.netlink(net.pid(e.node)) as ipr:
                 tables[e.node] = kernel.fib(ipr)
         hops = tables[e.node].get(str(ipaddress.IPv4Network(e.prefix)), [])
-        rows.append({"node": e.node, "prefix": e.prefix,
-                     "via": net.topo.hop_names(e.node, hops),
+        via = net.topo.hop_names(e.node, hops)
+        rows.append({"node": e.node, "prefix": e.prefix, "via": via, "ok": e.problem(via) is None,
                      "expected_nexthops": e.nexthops, "expected_via": list(e.via)})
     return rows
 

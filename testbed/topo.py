@@ -135,6 +135,14 @@ class FibExpectation:
     nexthops: int = 1
     via: tuple[str, ...] = ()
 
+    def problem(self, via: list[str]) -> str | None:
+        """What is wrong with the prefix going over ``via`` (labels of its next hops), or None."""
+        if len(via) < self.nexthops:
+            return f"has {len(via)} next hop(s) in the kernel FIB, want {self.nexthops}"
+        if self.via and sorted(via) != sorted(self.via):
+            return f"goes via {', '.join(sorted(via))}, want {', '.join(sorted(self.via))}"
+        return None
+
 
 @dataclass
 class Topology:

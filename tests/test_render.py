@@ -59,3 +59,12 @@ def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
     path.write_text(conf(node))
     res = subprocess.run(["vtysh", "--dryrun", "-f", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_fib_expectation_names_what_is_wrong_with_a_path():
+    from testbed.topo import FibExpectation
+    e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw-vnet",))
+    assert e.problem(["ergw-vnet"]) is None
+    assert e.problem([]) == "has 0 next hop(s) in the kernel FIB, want 1"
+    assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw-vnet"
+    assert FibExpectation("core", "10.10.0.0/16", 2).problem(["core-ce2", "core-ce1"]) is None
