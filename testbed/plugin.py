@@ -13,10 +13,10 @@ Command-line options override the marker, so one test file runs against variants
 ``--testbed-topology NAME``, ``--testbed-set K=V`` and ``--testbed-config NODE=FILE`` (both
 repeatable; files relative to where pytest runs) and ``--testbed-run NAME``.
 
-``testbed_faults`` injects faults from ``testbed.faults`` (``fail(fault)``, ``restore()``);
+``testbed_faults`` injects faults from ``testbed.faults.faults`` (``fail(fault)``, ``restore()``);
 whatever a test leaves failed is restored after it, and the next test starts only once the
 network is back to its converged state. The checks to write the tests with are in
-``testbed.checks``. Tests using these fixtures need root; without it they are skipped.
+``testbed.observe.checks``. Tests using these fixtures need root; without it they are skipped.
 """
 from __future__ import annotations
 
@@ -28,12 +28,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from testbed import catalog, converge, preflight
+from testbed.model import catalog
+from testbed.observe import converge
+from testbed.system import preflight
 from testbed.errors import TestbedError
-from testbed.events import Event
-from testbed.faults import Fault
-from testbed.net import Network
-from testbed.params import parse_sets
+from testbed.model.events import Event
+from testbed.faults.faults import Fault
+from testbed.runtime.net import Network
+from testbed.model.params import parse_sets
 
 DEFAULT_RUN = "pytest"
 

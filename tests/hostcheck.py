@@ -27,7 +27,7 @@ def _our_processes() -> list[str]:
         except OSError:
             continue
         if exe.startswith("/usr/lib/frr/") or exe.endswith("/charon") or "mininet:" in cmd \
-                or "testbed.probe" in cmd or "testbed.cli _serve" in cmd:
+                or "testbed.measure.probe" in cmd or "testbed.ui.cli _serve" in cmd:
             found.append(f"{entry} {cmd.strip()}")
     return sorted(found)
 

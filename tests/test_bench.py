@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from testbed import bench_report, bench_targets, catalog
-from testbed.bench_series import Series
+from testbed.bench import report as bench_report
+from testbed.bench import targets as bench_targets
+from testbed.model import catalog
+from testbed.bench.series import Series
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,7 +95,7 @@ def has_series(d: dict) -> bool:
 
 @pytest.mark.integration
 def test_quick_bench_writes_every_figure(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "testbed.cli", "bench", "--quick", "--json", "--out", str(tmp_path)],
+    res = subprocess.run([sys.executable, "-m", "testbed.ui.cli", "bench", "--quick", "--json", "--out", str(tmp_path)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((tmp_path / "bench.json").read_text())

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from testbed import byoconfig, catalog, cli, state
+from testbed.daemons import byoconfig
+from testbed.model import catalog
+from testbed.ui import cli
+from testbed.runtime import state
 from testbed.errors import TestbedError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policy"
@@ -130,7 +133,7 @@ def test_model_follows_the_users_bfd_choice(tmp_path):
 
 @pytest.mark.integration
 def test_network_refuses_a_misfit_before_starting_anything(tmp_path):
-    from testbed.net import Network
+    from testbed.runtime.net import Network
     bad = variant(tmp_path, "ce1", ("192.168.100.130", "192.168.100.2"))
     with pytest.raises(TestbedError, match="does not fit ce1 in hybrid"):
         with Network(topo(), run="polbyo", configs={"ce1": bad}):

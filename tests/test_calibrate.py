@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from testbed import calibrate as cal
-from testbed.outage import Records, RunResult, analyze_direction
+from testbed.measure import calibrate as cal
+from testbed.measure.outage import Records, RunResult, analyze_direction
 
 MS = 1_000_000
 ROOT = os.geteuid() == 0

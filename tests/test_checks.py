@@ -1,9 +1,9 @@
-"""The pure parts of testbed.checks: json_cmp's readable diffs, eventually, more-specific leaks."""
+"""The pure parts of testbed.observe.checks: json_cmp's readable diffs, eventually, more-specific leaks."""
 from __future__ import annotations
 
 import pytest
 
-from testbed.checks import CheckFailed, eventually, json_cmp, more_specific_leaks
+from testbed.observe.checks import CheckFailed, eventually, json_cmp, more_specific_leaks
 
 
 def test_json_cmp_is_a_subset_match():

@@ -12,10 +12,10 @@ import time
 import pytest
 
 from hostcheck import diff, snapshot
-from testbed import state
+from testbed.runtime import state
 
 pytestmark = pytest.mark.integration
-TESTBED = [sys.executable, "-m", "testbed.cli"]
+TESTBED = [sys.executable, "-m", "testbed.ui.cli"]
 
 
 def tb(*args: str, timeout: float = 90, **kw) -> subprocess.CompletedProcess:
@@ -104,7 +104,7 @@ def test_not_root_is_refused(host_unchanged):
 
 
 def test_missing_package_names_the_package(monkeypatch):
-    from testbed import preflight
+    from testbed.system import preflight
     monkeypatch.setitem(preflight.BASE, "/usr/lib/frr/nosuchd", "frr-nosuch")
     from testbed.errors import TestbedError
     with pytest.raises(TestbedError, match="missing system package.s. frr-nosuch: run 'scripts/setup.sh'"):

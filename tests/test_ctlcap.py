@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from testbed import ctlcap
-from testbed.ctlcap import Frame, _Stream, decode_bgp, first, parse_frr_log, pcap_events
+from testbed.measure import ctlcap
+from testbed.measure.ctlcap import Frame, _Stream, decode_bgp, first, parse_frr_log, pcap_events
 
 ROOT = os.geteuid() == 0
 MS = 1_000_000
@@ -116,10 +116,10 @@ def test_pcap_events_bfd_transitions_and_bgp():
 @pytest.mark.integration
 @pytest.mark.skipif(not ROOT, reason="needs root (namespaces, FRR, tcpdump, nftables)")
 def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
-    from testbed import catalog
-    from testbed.calibrate import NftInjector
-    from testbed.fibwatch import FibWatcher
-    from testbed.net import Network
+    from testbed.model import catalog
+    from testbed.measure.calibrate import NftInjector
+    from testbed.measure.fibwatch import FibWatcher
+    from testbed.runtime.net import Network
 
     topo = catalog.build("expressroute", {"bfd.interval_ms": 300})
     er = topo.link_by_label("er-primary")

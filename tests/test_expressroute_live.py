@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from testbed import catalog, kernel
-from testbed.net import Network
+from testbed.model import catalog
+from testbed.system import kernel
+from testbed.runtime.net import Network
 
 pytestmark = pytest.mark.integration
 

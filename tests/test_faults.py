@@ -8,10 +8,12 @@ import time
 
 import pytest
 
-from testbed import catalog, faults, pathmark
+from testbed.model import catalog
+from testbed.faults import faults
+from testbed.measure import pathmark
 from testbed.errors import TestbedError
-from testbed.outage import Records
-from testbed.probe import TOS_SHIFT
+from testbed.measure.outage import Records
+from testbed.measure.probe import TOS_SHIFT
 
 TOPO = catalog.build("expressroute", {})
 
@@ -91,7 +93,7 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 
 @pytest.fixture(scope="module")
 def net():
-    from testbed.net import Network
+    from testbed.runtime.net import Network
     with Network(catalog.build("expressroute", {}), run=f"scenf{os.getpid() % 10000}") as n:
         n.wait_converged()
         yield n
@@ -196,14 +198,14 @@ def test_delay_needs_netem_and_says_so(net):
 @pytest.mark.integration
 @live
 def test_probe_records_the_mark_of_the_path_each_packet_took(net, tmp_path):
-    from testbed.outage import load_records
+    from testbed.measure.outage import load_records
     points = pathmark.mark_points(net.topo)
     pathmark.install(net, points)
     try:
         out = tmp_path / "vm1.bin"
-        rx = net.nodes["vm1"].popen([sys.executable, "-m", "testbed.probe", "--peer", "10.20.1.10",
+        rx = net.nodes["vm1"].popen([sys.executable, "-m", "testbed.measure.probe", "--peer", "10.20.1.10",
                                      "--out", str(out), "--mode", "recv", "--flows", "8"], stdout=subprocess.PIPE)
-        tx = net.nodes["h1"].popen([sys.executable, "-m", "testbed.probe", "--peer", "10.10.1.4",
+        tx = net.nodes["h1"].popen([sys.executable, "-m", "testbed.measure.probe", "--peer", "10.10.1.4",
                                     "--out", str(tmp_path / "h1.bin"), "--mode", "send", "--flows", "8",
                                     "--duration", "0.5", "--rate", "200"], stdout=subprocess.PIPE)
         rx.stdout.readline()

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from testbed import fibwatch as fw
-from testbed.events import Event
+from testbed.measure import fibwatch as fw
+from testbed.model.events import Event
 
 ROOT = os.geteuid() == 0
 

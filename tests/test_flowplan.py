@@ -1,7 +1,7 @@
 """The flow plan's choice of ports (pure: no root, no network)."""
 import pytest
 
-from testbed.flowplan import choose, default_ports
+from testbed.measure.flowplan import choose, default_ports
 
 AB, BA = "h1->vm1", "vm1->h1"
 
@@ -47,7 +47,7 @@ def test_default_ports_are_consecutive_from_the_marked_range():
 
 
 def test_the_probe_takes_a_plans_ports_and_refuses_duplicates():
-    from testbed.probe import build_parser
+    from testbed.measure.probe import build_parser
     a = build_parser().parse_args(["--peer", "192.0.2.1", "--out", "x", "--ports", "47003,47010"])
     assert a.ports == [47003, 47010]
     with pytest.raises(SystemExit):

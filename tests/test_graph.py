@@ -4,9 +4,10 @@ import sys
 
 import pytest
 
-from testbed import catalog, graph
+from testbed.model import catalog
+from testbed.ui import graph
 
-TESTBED = [sys.executable, "-m", "testbed.cli"]
+TESTBED = [sys.executable, "-m", "testbed.ui.cli"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -3,10 +3,11 @@ import time
 
 import pytest
 
-from testbed import catalog, kernel
-from testbed.checks import fib_nexthops as nexthops
-from testbed.faults import Blackhole, MoreSpecific
-from testbed.net import Network
+from testbed.model import catalog
+from testbed.system import kernel
+from testbed.observe.checks import fib_nexthops as nexthops
+from testbed.faults.faults import Blackhole, MoreSpecific
+from testbed.runtime.net import Network
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,13 @@ import time
 
 import pytest
 
-from testbed import catalog, labs
-from testbed.checks import eventually
+from testbed.model import catalog
+from testbed.labs import lab as labs
+from testbed.observe.checks import eventually
 from testbed.errors import TestbedError
-from testbed.frr import dry_run
+from testbed.daemons.frr import dry_run
 
-TESTBED = [sys.executable, "-m", "testbed.cli"]
+TESTBED = [sys.executable, "-m", "testbed.ui.cli"]
 RUN = "labtest"
 SETTLE_S = 2      # lab start waits for the broken network to settle; a little more, to be sure
 SOLVED_S = 60     # BGP after the fix; lab 6 also wants its sessions up for 10 s

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed import cli
-from testbed.lint import Finding, lint_files
+from testbed.ui import cli
+from testbed.azure.lint import Finding, lint_files
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policy"
 GOOD = {name: (EXAMPLE / f"{name}.conf").read_text() for name in ("ce1", "ce2", "vpn1")}
@@ -143,6 +143,6 @@ def test_missing_file_is_one_sentence(capsys):
 @pytest.mark.parametrize("name", ["ce1", "ce2", "vpn1"])
 def test_example_parses_as_frr_itself_does(name):
     """The static reader sees what FRR sees in the example: the AS and every session."""
-    from testbed.frrconf import load
+    from testbed.daemons.frrconf import load
     cfg = load(EXAMPLE / f"{name}.conf")
     assert cfg.asn == 65020 and all(cfg.remote_as(p) for p in cfg.peers())

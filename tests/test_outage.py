@@ -1,11 +1,11 @@
-"""Unit tests for testbed.outage on hand-made sequences (no root, milliseconds)."""
+"""Unit tests for testbed.measure.outage on hand-made sequences (no root, milliseconds)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from testbed.outage import (
+from testbed.measure.outage import (
     FILE_HEADER,
     FILE_MAGIC,
     RECORD,

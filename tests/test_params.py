@@ -2,7 +2,7 @@
 import pytest
 
 from testbed.errors import TestbedError
-from testbed.params import Params, load_file, parse_sets
+from testbed.model.params import Params, load_file, parse_sets
 
 
 def test_defaults_are_azure_values():

@@ -1,4 +1,4 @@
-"""Live tests of testbed.probe in two Mininet namespaces (root only).
+"""Live tests of testbed.measure.probe in two Mininet namespaces (root only).
 
 Two bare namespaces ``pra`` and ``prb`` joined by one veth link (10.199.0.1/30 and .2)
 run a probe each, both directions at once.  An outage is injected with nftables inside
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from testbed.outage import analyze_files, load_probe, path_samples
-from testbed.calibrate import NftInjector as Injector  # libnftables inside a node, stamped
-from testbed.calibrate import error_bounds_ms
-from testbed.procs import stop_process
+from testbed.measure.outage import analyze_files, load_probe, path_samples
+from testbed.measure.calibrate import NftInjector as Injector  # libnftables inside a node, stamped
+from testbed.measure.calibrate import error_bounds_ms
+from testbed.system.procs import stop_process
 
 # Single-shot accuracy bound in these tests: the 2 ms acceptance belongs to `testbed calibrate`
 # (many repetitions); one sample on this VM can meet a scheduling hiccup of a few ms.
@@ -87,7 +87,7 @@ def start_probes(a, b, tmp: Path, procs: list, duration: float, extra: list[str]
     started = []
     for me, peer in ((a, b), (b, a)):
         err = open(tmp / f"{me.name}.err", "wb")
-        p = me.popen([sys.executable, "-m", "testbed.probe", "--peer", ADDR[peer.name],
+        p = me.popen([sys.executable, "-m", "testbed.measure.probe", "--peer", ADDR[peer.name],
                       "--out", str(tmp / f"{me.name}.bin"), "--duration", str(duration),
                       *extra], stdout=subprocess.PIPE, stderr=err, env=env, cwd=str(REPO))
         err.close()

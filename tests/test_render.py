@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from testbed import catalog
-from testbed.render import frr_conf
+from testbed.model import catalog
+from testbed.daemons.render import frr_conf
 
 
 def conf(node, **overrides):
@@ -62,7 +62,7 @@ def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
 
 
 def test_a_fib_expectation_names_what_is_wrong_with_a_path():
-    from testbed.topo import FibExpectation
+    from testbed.model.topo import FibExpectation
     e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw-vnet",))
     assert e.problem(["ergw-vnet"]) is None
     assert e.problem([]) == "has 0 next hop(s) in the kernel FIB, want 1"

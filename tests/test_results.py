@@ -8,10 +8,11 @@ import json
 import pytest
 from rich.console import Console
 
-from testbed import plots, results
-from testbed.events import Event
-from testbed.outage import Records, analyze_direction
-from testbed.results import RunWriter, Trial
+from testbed.results import plots
+from testbed.results import trial as results
+from testbed.model.events import Event
+from testbed.measure.outage import Records, analyze_direction
+from testbed.results.trial import RunWriter, Trial
 
 MS = 1_000_000
 

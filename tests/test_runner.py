@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from testbed import runner, scenario
-from testbed.events import Event
-from testbed.faults import LinkDown, LinkFlap, RandomLoss
+from testbed.trials import runner
+from testbed.trials import scenario
+from testbed.model.events import Event
+from testbed.faults.faults import LinkDown, LinkFlap, RandomLoss
 
 BASE = {("core", "10.10.0.0/16"): (("10.20.255.2", "core-eth1"), ("10.20.255.6", "core-eth2"))}
 FAILED = {("core", "10.10.0.0/16"): (("10.20.255.6", "core-eth2"),)}

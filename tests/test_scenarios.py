@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from testbed import catalog, scenario
+from testbed.model import catalog
+from testbed.trials import scenario
 from testbed.errors import TestbedError
-from testbed.params import Params
-from testbed.results import DirectionFigures, FlowFigures, Trial
-from testbed.scenario import REACTION_MS
+from testbed.model.params import Params
+from testbed.results.trial import DirectionFigures, FlowFigures, Trial
+from testbed.trials.scenario import REACTION_MS
 
 MOVED = {"before": "er-primary", "during": "er-secondary", "after": "er-primary"}
 STAYED = {"before": "er-secondary", "during": "er-secondary", "after": "er-secondary"}

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from testbed import runner, scenario
+from testbed.trials import runner
+from testbed.trials import scenario
 
 pytestmark = pytest.mark.integration
 # tests/test_runner.py runs these two in more detail (files, flows, failback), 3 trials too

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.strongswan import Charon, TunnelError, TunnelSpec, kill_leftovers, leftover_pids
+from testbed.daemons.strongswan import Charon, TunnelError, TunnelSpec, kill_leftovers, leftover_pids
 
 pytestmark = [
     pytest.mark.integration,

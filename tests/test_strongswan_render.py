@@ -1,4 +1,4 @@
-"""Pure unit tests of testbed.strongswan: rendering, log diagnosis, pid-file bookkeeping."""
+"""Pure unit tests of testbed.daemons.strongswan: rendering, log diagnosis, pid-file bookkeeping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.strongswan import (
+from testbed.daemons.strongswan import (
     PLUGINS,
     Charon,
     TunnelSpec,

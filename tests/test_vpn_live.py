@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from testbed import catalog
+from testbed.model import catalog
 from testbed.errors import TestbedError
-from testbed.faults import LinkDown
-from testbed.net import Network
+from testbed.faults.faults import LinkDown
+from testbed.runtime.net import Network
 from test_hybrid_live import nexthops, wait_until
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,36 @@
+"""One instance of the active-active VPN gateway goes down (both of its links lose carrier).
+Azure's side notices at once; on-prem keeps sending over the dead tunnel until BGP's hold time
+expires (Azure's VPN timers are 60/180 s and it supports no BFD: here lowered to 3/9 s so a
+trial takes seconds; DPD, 45 s by default, is the other detector). The flows hashed onto the
+lost tunnel see the outage; the others do not; all traffic ends on the surviving tunnel."""
+from testbed.faults.faults import LinkDown, Together
+from testbed.model.params import Params
+from testbed.results.trial import Trial
+from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline, flows_only_on, moved_off, outage_within
+
+
+def expect(p: Params, t: Trial) -> Verdict:
+    hold_ms, ka_ms = p["vpngw.hold_s"] * 1000, p["vpngw.keepalive_s"] * 1000
+    return all_of(moved_off(t, "vpn-tunnel0"), flows_only_on(t, "during", "vpn-tunnel1"),
+                  back_to_baseline(t),
+                  outage_within(t, 0, hold_ms + 1000, f"BGP hold {hold_ms / 1000:g} s + 1 s reaction"))
+
+
+def instance_down(p: Params) -> Together:
+    fault = Together([LinkDown("inet-vpngw0"), LinkDown("vpngw0-vnet")],
+                     what="vpngw0 down: its public and GatewaySubnet links lose carrier")
+    # Azure's side moves at once, on-prem only when the hold time expires: hold the fault past it.
+    fault.settle, fault.hold_s = "hold", p["vpngw.hold_s"] + 3.0
+    return fault
+
+
+SCENARIO = Scenario(
+    name="vpn-instance-down",
+    topology="vpn",
+    summary="VPN gateway instance 0 powers off: its tunnel's flows move to instance 1",
+    fault=instance_down,
+    params={"vpngw.keepalive_s": 3, "vpngw.hold_s": 9},
+    expect=expect,
+    trials=3,
+    deadline_s=lambda p: p["vpngw.hold_s"] + 20,
+)

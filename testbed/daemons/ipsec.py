@@ -1,0 +1,150 @@
+"""The IPsec tunnels of a run: a charon per tunnel end, pre-shared keys, TUN devices, status.
+
+Route-based: traffic selectors 0.0.0.0/0 and no routes from strongSwan; FRR routes over the TUN
+devices kernel-libipsec creates (userspace ESP: this works on kernels with and without XFRM).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from testbed.errors import TestbedError
+from testbed.model.params import Params
+from testbed.daemons.strongswan import Charon, TunnelError, TunnelSpec, kill_leftovers
+from testbed.model.topo import Topology, Tunnel
+
+DATAPLANE = "kernel-libipsec (userspace ESP over TUN)"
+MSS_TABLE = "tbvpn"
+
+
+def _dpd(p: Params) -> dict[str, float]:
+    """charon settings whose probe delay plus retransmissions add up to Azure's DPD timeout.
+
+    IKEv2 has no DPD timeout of its own: charon probes after ``dpd_delay`` without traffic and
+    declares the peer dead when its retransmissions run out (2+4+8+16 = 30 s here).
+    """
+    timeout = p["vpn.dpd_timeout_s"]
+    tries = 3 if timeout >= 40 else 1            # 30 s or 6 s of retransmissions
+    budget = sum(2.0 * 2 ** n for n in range(tries + 1))
+    return {"dpd_delay_s": max(1, int(timeout - budget)), "retransmit_timeout_s": 2.0,
+            "retransmit_base": 2.0, "retransmit_tries": tries}
+
+
+def _write_psk(path: Path) -> None:
+    """A fresh key per run, readable by root only; never printed or logged."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+
+
+class Tunnels:
+    """Both ends of every tunnel of a topology, inside the nodes of one run."""
+
+    def __init__(self, topo: Topology, workdir: Path) -> None:
+        self.topo = topo
+        self.workdir = workdir
+        self.ends: dict[str, tuple[Charon, Charon]] = {}   # label -> (on-prem, azure)
+
+    def _specs(self, t: Tunnel, psk: Path, table: int) -> tuple[TunnelSpec, TunnelSpec]:
+        p = self.topo.params
+        common: dict[str, Any] = dict(
+            psk_file=psk, ike_proposal=p["vpn.ike_proposal"], ike_lifetime_s=p["vpn.ike_lifetime_s"],
+            esp_proposal=p["vpn.esp_proposal"], child_lifetime_s=p["vpn.child_lifetime_s"],
+            mtu=p["vpn.mtu"], **_dpd(p))
+        own = {"psk_file": Path(p["onprem.vpn_psk_file"])} if p["onprem.vpn_psk_file"] else {}
+        if p["onprem.vpn_ike_proposal"]:
+            own["ike_proposal"] = p["onprem.vpn_ike_proposal"]
+        onprem = TunnelSpec(name=t.label, local_addr=t.onprem_outer, remote_addr=t.azure_outer,
+                            initiator=True, routing_table=table, ike_port=t.onprem_ports[0],
+                            nat_t_port=t.onprem_ports[1], **{**common, **own})
+        azure = TunnelSpec(name=t.label, local_addr=t.azure_outer, remote_addr=t.onprem_outer,
+                           initiator=False, routing_table=220, **common)
+        return onprem, azure
+
+    def _psk(self, t: Tunnel) -> Path:
+        given = self.topo.params["vpn.psk_file"]
+        return Path(given) if given else self.workdir / "psk" / f"{t.label}.key"
+
+    def start(self, nodes: dict[str, Any], timeout: float = 15.0) -> None:
+        """Start every charon (in order, so TUN names are as the topology predicts), then wait."""
+        for i, t in enumerate(self.topo.tunnels):
+            psk = self._psk(t)
+            if not self.topo.params["vpn.psk_file"]:
+                _write_psk(psk)
+            spec_on, spec_az = self._specs(t, psk, table=220 + i)
+            az = Charon(nodes[t.azure], spec_az, self.workdir / t.azure)
+            on = Charon(nodes[t.onprem], spec_on, self.workdir / t.onprem)
+            self.ends[t.label] = (on, az)
+            for charon, want, inner in ((az, t.azure_tun, t.azure_inner), (on, t.onprem_tun, t.onprem_inner)):
+                charon.start()
+                if charon.tun != want:
+                    raise TestbedError(
+                        f"tunnel {t.label}: charon on {charon.node.name} created {charon.tun}, expected {want}: "
+                        "another TUN device exists in the node; run 'testbed clean'."
+                    )
+                charon.assign_inner(f"{inner}/32")
+            az.load()
+            on.load()
+        for label, (on, az) in self.ends.items():
+            try:
+                on.wait_established(timeout)
+            except TunnelError as e:
+                cause = str(e).split(" [log:")[0]  # the log goes with the run's files
+                raise TestbedError(f"{cause}: fix the tunnel's settings (keys and proposals must match).") from e
+        self._clamp_mss(nodes)
+
+    def _clamp_mss(self, nodes: dict[str, Any]) -> None:
+        """Azure: clamp TCP MSS to 1,350 on the tunnel (an nftables rule inside the VPN nodes)."""
+        mss = self.topo.params["vpn.mss"]
+        for node in {n for t in self.topo.tunnels for n in (t.onprem, t.azure)}:
+            rules = (f"table inet {MSS_TABLE} {{ chain fwd {{ type filter hook forward priority mangle; "
+                     f"oifname \"ipsec*\" tcp flags syn tcp option maxseg size set {mss}; }} }}")
+            nodes[node].cmd(f"nft '{rules}'")
+
+    def stop(self) -> None:
+        for on, az in self.ends.values():
+            on.stop()
+            az.stop()
+        self.ends.clear()
+
+    def status(self) -> list[dict[str, Any]]:
+        rows = []
+        for t in self.topo.tunnels:
+            for side, node in (("on-prem", t.onprem), ("azure", t.azure)):
+                c = self.charon(t, side)
+                try:
+                    st = c.status()
+                except (TunnelError, OSError) as e:
+                    st = {"ike_state": "down", "child_state": None, "error": str(e)[:120]}
+                rows.append({"tunnel": t.label, "node": node, "side": side, "dataplane": DATAPLANE, **st})
+        return rows
+
+    def charon(self, t: Tunnel, side: str) -> Charon:
+        """The running charon of one tunnel end (started here, or attached from the state)."""
+        if t.label in self.ends:
+            return self.ends[t.label][0 if side == "on-prem" else 1]
+        node = t.onprem if side == "on-prem" else t.azure
+        spec = self._specs(t, self._psk(t), 0)[0 if side == "on-prem" else 1]
+        return Charon(_NodeName(node), spec, self.workdir / node).attach()
+
+
+class _NodeName:
+    """Enough of a node for an attached Charon: its name (no commands run through it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def clean(workdir: Path) -> list[int]:
+    """Stop charons a killed run left (verified by pid file and command line) and drop the files."""
+    killed = []
+    if workdir.is_dir():
+        for node_dir in workdir.iterdir():
+            if node_dir.is_dir():
+                killed += kill_leftovers(node_dir)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return killed

@@ -1,0 +1,132 @@
+"""Path attribution: every path stamps the probe packets crossing it with its own DSCP.
+
+The probes' hosts have one interface each, so the receive interface cannot tell which of two
+active-active links a packet took. Instead an nftables rule in the router where a path starts
+(the on-prem end: ``ce1`` for ``er-primary``) rewrites the DSCP of forwarded probe packets
+going out of or coming in by the path's interface, in both directions, and the receiving probe
+records the TOS byte of each packet (``testbed.measure.probe``: flags bits 8-15). Only probe packets
+(UDP to the probe ports) are marked: BFD and BGP keep their own DSCP.
+
+Marks come from link labels (:data:`PATH_DSCP`) and, in a VPN topology, from its IPsec tunnels
+(``topo.tunnels``: the on-prem TUN device of each, e.g. ``ipsec0`` in ``vpn1``).
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from testbed.errors import TestbedError
+from testbed.measure.outage import Records, path_samples
+from testbed.measure.probe import TOS_SHIFT
+from testbed.model.topo import Topology
+
+if TYPE_CHECKING:
+    from testbed.runtime.net import Network
+
+PATH_DSCP: dict[str, int] = {"er-primary": 10, "er-secondary": 20, "vpn-tunnel0": 30, "vpn-tunnel1": 40}
+UNMARKED = "unmarked"
+NFT_TABLE = "tbpath"
+NFT_PRIORITY = -150  # mangle: after the faults' drops (-400)
+PROBE_PORTS = (47000, 47999)
+
+
+@dataclass(frozen=True)
+class MarkPoint:
+    node: str     # the router where the path starts
+    ifname: str   # its interface onto the path
+    path: str     # the path's name (the link label)
+    dscp: int
+
+
+def mark_points(topo: Topology) -> list[MarkPoint]:
+    """One mark point per link whose label names a path, on the link's on-prem router."""
+    points = []
+    for link in topo.links:
+        dscp = PATH_DSCP.get(link.label)
+        if dscp is None:
+            continue
+        a = topo.routers.get(link.a.node)
+        end = link.a if a is not None and a.role == "onprem" else link.b
+        points.append(MarkPoint(end.node, end.name, link.label, dscp))
+    for t in topo.tunnels:  # an IPsec tunnel's path starts at the on-prem TUN device
+        points.append(MarkPoint(t.onprem, t.onprem_tun, t.label, PATH_DSCP[t.label]))
+    return points
+
+
+def rules(points: Iterable[MarkPoint], ports: tuple[int, int] = PROBE_PORTS) -> str:
+    """The nft script for the mark points of one node (pure, for tests)."""
+    lo, hi = ports
+    lines = []
+    for p in points:
+        for match in ("iifname", "oifname"):
+            lines.append(f"    {match} \"{p.ifname}\" udp dport {lo}-{hi} ip dscp set {p.dscp}")
+    return (f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n"
+            f"table inet {NFT_TABLE} {{\n"
+            f"  chain forward {{ type filter hook forward priority {NFT_PRIORITY}; policy accept;\n"
+            + "\n".join(lines) + "\n  }\n}\n")
+
+
+def _by_node(points: Iterable[MarkPoint]) -> dict[str, list[MarkPoint]]:
+    out: dict[str, list[MarkPoint]] = {}
+    for p in points:
+        out.setdefault(p.node, []).append(p)
+    return out
+
+
+def install(net: "Network", points: list[MarkPoint], ports: tuple[int, int] = PROBE_PORTS) -> None:
+    for node, pts in _by_node(points).items():
+        res = net.run_in(node, ["nft", "-f", "-"], input=rules(pts, ports), capture_output=True, text=True)
+        if res.returncode != 0:
+            raise TestbedError(f"nftables in {node} refused the path marks ({res.stderr.strip()[:200]}): "
+                               "this is a testbed bug, please report it.")
+
+
+def remove(net: "Network", points: list[MarkPoint]) -> None:
+    for node in _by_node(points):
+        net.run_in(node, ["nft", "delete", "table", "inet", NFT_TABLE], capture_output=True)
+
+
+# --- reading the marks back ------------------------------------------------------------------
+def names(points: Iterable[MarkPoint]) -> dict[int, str]:
+    """DSCP -> path name, with 0 as unmarked (a packet that crossed no mark point)."""
+    return {0: UNMARKED, **{p.dscp: p.path for p in points}}
+
+
+def dscp(flags: int) -> int:
+    return (flags >> TOS_SHIFT) >> 2
+
+
+def by_mark(records: Records) -> Records:
+    """The records with the DSCP in place of the receive ifindex, so that
+    :func:`testbed.measure.outage.path_samples` (which attributes by ifindex) attributes by mark."""
+    return Records(flow=records.flow, seq=records.seq, send_ns=records.send_ns,
+                   recv_ns=records.recv_ns, flags=records.flags, seq_bits=records.seq_bits,
+                   ifindex=array("i", (dscp(f) for f in records.flags)))
+
+
+def traffic(records: Records, paths: Mapping[int, str], origin_ns: int, end_ns: int,
+            bucket_ms: float = 10.0) -> dict[str, list[int]]:
+    """Packets per time bucket on each path, all flows together (by send time)."""
+    out: dict[str, list[int]] = {}
+    series = path_samples(by_mark(records), paths, bucket_ms=bucket_ms, origin_ns=origin_ns, end_ns=end_ns)
+    for s in series:
+        for k, sample in enumerate(s.samples):
+            for path, n in sample.counts.items():
+                out.setdefault(path, [0] * len(s.samples))[k] += n
+    return out
+
+
+def flow_paths(records: Records, paths: Mapping[int, str],
+               windows: Mapping[str, tuple[int, int]]) -> dict[int, dict[str, str | None]]:
+    """Per flow, the path most of its packets took in each named send-time window
+    (``{"before": (lo, hi), ...}``); None when none of its packets arrived in it."""
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    for fl, flags, t in zip(records.flow, records.flags, records.send_ns):
+        for w, (lo, hi) in windows.items():
+            if lo <= t < hi:
+                c = counts.setdefault(fl, {}).setdefault(w, {})
+                p = paths.get(dscp(flags), f"dscp:{dscp(flags)}")
+                c[p] = c.get(p, 0) + 1
+    return {fl: {w: (max(sorted(c), key=c.get) if (c := per.get(w)) else None) for w in windows}
+            for fl, per in sorted(counts.items())}

@@ -1,0 +1,325 @@
+"""A running topology: Mininet nodes and links, FRR on every router, a state file, clean-up.
+
+``Network`` is a context manager: whatever happens inside (an error, Ctrl-C, SIGTERM), leaving
+it stops every daemon by pid, removes every node and its links, and deletes the run directory.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from testbed.daemons import byoconfig
+from testbed.observe import converge
+from testbed.system import kernel
+from testbed.runtime import state
+from testbed.errors import TestbedError
+from testbed.daemons.frr import FrrRouter, dry_run
+from testbed.daemons.ipsec import Tunnels
+from testbed.system.procs import netns_inode, pids_in_netns, stop
+from testbed.daemons.render import frr_conf
+from testbed.model.topo import Topology
+
+# Inside every node (never on the host): route, accept asymmetric paths, hash flows by ports
+# so ECMP spreads them, and skip next hops whose link has lost carrier, as a router does.
+NODE_SYSCTLS = {
+    "net.ipv4.ip_forward": 1,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.conf.default.rp_filter": 0,
+    "net.ipv4.fib_multipath_hash_policy": 1,
+    "net.ipv4.conf.all.ignore_routes_with_linkdown": 1,
+    "net.ipv6.conf.all.disable_ipv6": 1,
+    "net.ipv6.conf.default.disable_ipv6": 1,
+}
+
+
+class Interrupted(BaseException):
+    """Raised from a signal handler so that ``with Network(...)`` unwinds and cleans up."""
+
+
+def install_signal_handlers() -> None:
+    def handler(signum, _frame):
+        raise Interrupted(signal.Signals(signum).name)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+class Network:
+    """Build, converge and tear down one topology under the run name ``run``."""
+
+    def __init__(self, topo: Topology, run: str = state.DEFAULT_RUN,
+                 configs: dict[str, Path] | None = None, configs_as_is: bool = False) -> None:
+        self.topo = topo
+        self.run = state.check_run_name(run)
+        self.configs = dict(configs or {})
+        # A training lab's starting configs are wrong on purpose: run them unchecked and unmapped.
+        self.configs_as_is = configs_as_is
+        self.dir = state.run_dir(run)
+        self.frr: dict[str, FrrRouter] = {}
+        self.tunnels: Tunnels | None = None
+        self.nodes: dict[str, Any] = {}    # mininet Nodes, only in the process that built them
+        self.pids: dict[str, int] = {}     # node shell pids: the handle into each namespace
+        self.mn = None
+        self.state: dict[str, Any] = {}
+        self.convergence: converge.Convergence | None = None
+        self._stopping = threading.Event()
+        self._claimed = False  # only a claimed run may be torn down by this object
+        self._supervisor: threading.Thread | None = None
+        unknown = set(self.configs) - set(topo.routers)
+        if unknown:
+            raise TestbedError(
+                f"--config names {', '.join(sorted(unknown))}, which is not a router of {topo.name}: "
+                f"use one of {', '.join(topo.routers)}."
+            )
+
+    # --- lifecycle ---
+    def __enter__(self) -> "Network":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        t0 = time.monotonic()
+        self._claim_run()
+        confs = self._render_configs()
+        from mininet.log import setLogLevel
+        from mininet.net import Mininet
+        from mininet.node import Node
+        setLogLevel("error")
+        self.mn = Mininet(topo=None, controller=None, build=False, autoSetMacs=False)
+        for name in self.topo.nodes():
+            self.nodes[name] = self.mn.addHost(name, cls=Node, ip=None)
+            self.pids[name] = self.nodes[name].pid
+        self._record(status="starting")
+        for i, link in enumerate(self.topo.links):
+            self._add_link(i, link)
+        for name in self.topo.nodes():
+            self._configure_node(name)
+        for name, router in self.topo.routers.items():
+            self.frr[name] = FrrRouter(self.run, name, confs[name], router.daemons)
+            self.frr[name].launch(self.nodes[name])
+        for name, r in self.frr.items():
+            r.wait(self.nodes[name])
+        if self.topo.tunnels:
+            # IKE needs the outer routes, which FRR's statics install.
+            self._wait_outer_routes(deadline=time.monotonic() + 10)
+            self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
+            self.tunnels.start(self.nodes)
+            self._record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
+        self._record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
+        self.t0 = t0
+
+    def wait_converged(self, timeout: float | None = None) -> converge.Convergence:
+        timeout = timeout if timeout is not None else self.topo.params["converge.timeout_s"]
+        try:
+            self.convergence = converge.wait_converged(self, self.t0, timeout)
+        except TimeoutError as e:
+            self._record(status="failed", error=str(e))
+            raise TestbedError(
+                f"{self.topo.name} did not converge within {timeout:.0f} s ({e}): "
+                f"check the configs and logs in {self.dir}."
+            ) from e
+        self._record(status="up", convergence=self.convergence.__dict__, started_at=time.time())
+        self._start_supervisor()
+        return self.convergence
+
+    def mark_up(self) -> None:
+        """Declare the run up once its daemons run, without waiting for convergence: a training
+        lab starts broken on purpose. The MSEE's prefix-limit behaviour runs all the same."""
+        self._record(status="up", started_at=time.time())
+        self._start_supervisor()
+
+    def stop(self) -> None:
+        """Stop everything this run started; safe to call twice and after a failed start."""
+        if not self._claimed:
+            return
+        self._stopping.set()
+        inodes = set(self.state.get("netns_inodes", []))
+        for r in self.frr.values():
+            r.stop()
+        if self.tunnels is not None:
+            self.tunnels.stop()
+        if self.mn is not None:
+            try:
+                self.mn.stop()
+            except Exception:  # a half-built net: fall through to the namespace sweep
+                pass
+            self.mn = None
+        # Anything still inside our namespaces (a probe, a capture, a stray daemon) goes too.
+        stop(pids_in_netns(inodes))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(state.work_dir(self.run), ignore_errors=True)
+        state.unlock(self.run, self._lock_fd)
+        self._claimed = False
+
+    # --- steps ---
+    def _claim_run(self) -> None:
+        old = state.read(self.run) or {}
+        fd = state.lock(self.run)
+        if fd is None:
+            raise TestbedError(
+                f"a testbed run named {self.run!r} is already up ({old.get('topology', 'starting')}, "
+                f"pid {old.get('owner_pid', '?')}): stop it with 'testbed down' or pick another name with --name."
+            )
+        self._lock_fd = fd
+        if old or self.dir.exists():
+            from testbed.runtime.clean import clean_run
+            clean_run(self.run)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._claimed = True
+        self._record(status="claimed")
+
+    def _render_configs(self) -> dict[str, Path]:
+        confs = {}
+        for name, router in self.topo.routers.items():
+            d = self.dir / name
+            d.mkdir(parents=True, exist_ok=True)
+            conf = d / "frr.conf"
+            if name in self.configs and self.configs_as_is:
+                shutil.copyfile(self.configs[name], conf)
+            elif name in self.configs:  # the user's own: checked against the node and mapped
+                conf.write_text(byoconfig.fit(self.topo, name, Path(self.configs[name]), logfile=str(d / "frr.log")))
+            else:
+                conf.write_text(frr_conf(router, logfile=str(d / "frr.log")))
+            dry_run(conf)
+            confs[name] = conf
+        byoconfig.adopt(self.topo, self.configs)
+        return confs
+
+    def _add_link(self, i: int, link) -> None:
+        """A veth pair whose two ends have different interface indexes.
+
+        The kernel treats a carrier change as urgent only when a device's index differs from its
+        peer's (linkwatch); two fresh namespaces would otherwise both number their first veth 2,
+        and a carrier loss could then take up to a second to be seen instead of a millisecond.
+        """
+        from mininet.link import Intf
+        a, b = self.nodes[link.a.node], self.nodes[link.b.node]
+        out = a.cmd(f"ip link add name {link.a.name} index {1000 + 2 * i} type veth "
+                    f"peer name {link.b.name} index {1001 + 2 * i} netns {b.pid} 2>&1")
+        if out.strip():
+            raise TestbedError(f"creating link {link.label} failed ({out.strip()[:200]}): run 'testbed clean' and retry.")
+        for node, name in ((a, link.a.name), (b, link.b.name)):
+            Intf(name, node=node, moveIntfFn=lambda *_: None)  # already in place: register only
+
+    def _configure_node(self, name: str) -> None:
+        node = self.nodes[name]
+        cmds = ["ip link set lo up"]
+        cmds += [f"sysctl -qw {k}={v}" for k, v in NODE_SYSCTLS.items()]
+        for intf in self.topo.interfaces(name):
+            if intf.addr is not None:
+                cmds.append(f"ip addr add {intf.addr} dev {intf.name}")
+            if intf.mtu:
+                cmds.append(f"ip link set {intf.name} mtu {intf.mtu}")
+            cmds.append(f"ip link set {intf.name} up")
+        host = self.topo.hosts.get(name)
+        if host and host.gateway:
+            cmds.append(f"ip route add default via {host.gateway}")
+        out = node.cmd("; ".join(cmds) + " 2>&1")
+        if out.strip():
+            raise TestbedError(f"configuring node {name} failed ({out.strip()[:200]}): this is a testbed bug, please report it.")
+
+    def _wait_outer_routes(self, deadline: float) -> None:
+        for t in self.topo.tunnels:
+            for node, peer in ((t.onprem, t.azure_outer), (t.azure, t.onprem_outer)):
+                while True:
+                    with kernel.netlink(self.pid(node)) as ipr:
+                        try:
+                            kernel.route_get(ipr, peer)
+                            break
+                        except Exception:  # no route yet (ENETUNREACH)
+                            pass
+                    if time.monotonic() > deadline:
+                        raise TestbedError(f"{node} has no route to {peer} for tunnel {t.label}: check the topology.")
+                    time.sleep(0.02)
+
+    def _record(self, **fields: Any) -> None:
+        self.state.update(
+            run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
+            params=self.topo.params.to_dict(),
+            nodes={n: {"pid": pid, "kind": "router" if n in self.topo.routers else "host"}
+                   for n, pid in self.pids.items()},
+            netns_inodes=[i for pid in self.pids.values() if (i := netns_inode(pid))],
+            **fields,
+        )
+        state.write(self.run, self.state)
+
+    # --- the MSEE's prefix-limit behaviour ---
+    def _start_supervisor(self) -> None:
+        limited = [(r, n) for r, n in self.topo.sessions() if n.max_prefix]
+        if not limited:
+            return
+
+        def loop() -> None:
+            # azure-facts: over the limit the session is dropped "and comes back once the count
+            # falls below". FRR would keep it down until cleared: retry it, as the MSEE does.
+            retry_s = self.topo.params["msee.prefix_limit_retry_s"]
+            down_since: dict[str, float] = {}
+            while not self._stopping.wait(1.0):
+                for r, n in limited:
+                    key = f"{r.name}/{n.addr}"
+                    try:
+                        info = self.frr[r.name].json(f"show bgp neighbors {n.addr} json").get(n.addr, {})
+                    except TestbedError:
+                        continue
+                    why = f"{info.get('lastResetDueTo', '')} {info.get('lastNotificationReason', '')}".lower()
+                    if "prefix" in why and info.get("bgpState") != "Established":
+                        since = down_since.setdefault(key, time.monotonic())
+                        if time.monotonic() - since >= retry_s:
+                            self.frr[r.name].vtysh(f"clear bgp ipv4 unicast {n.addr}")
+                            down_since.pop(key, None)
+                    else:
+                        down_since.pop(key, None)
+
+        self._supervisor = threading.Thread(target=loop, name="msee-prefix-limit", daemon=True)
+        self._supervisor.start()
+
+    @classmethod
+    def attach(cls, run: str) -> "Network":
+        """A handle on a run another process owns (for status, exec, vtysh): no lifecycle."""
+        st = state.require_running(run)
+        from testbed.model import catalog
+        net = cls(catalog.build(st["topology"], st["params"]), run=run)
+        net.state = st
+        net.pids = {n: info["pid"] for n, info in st["nodes"].items()}
+        net.frr = {n: FrrRouter(run, n, net.dir / n / "frr.conf", r.daemons) for n, r in net.topo.routers.items()}
+        if net.topo.tunnels:
+            net.tunnels = Tunnels(net.topo, state.work_dir(run))
+        return net
+
+    # --- using it (thread-safe: every call forks its own process into the namespace) ---
+    def pid(self, node: str) -> int:
+        if node not in self.pids:
+            raise TestbedError(f"no node named {node!r} in {self.topo.name}: choose one of {', '.join(self.pids)}.")
+        return self.pids[node]
+
+    def run_in(self, node: str, argv: list[str], **kw) -> subprocess.CompletedProcess:
+        return exec_in(self.pid(node), argv, **kw)
+
+    def cmd(self, node: str, command: str) -> str:
+        """A shell command inside ``node``; returns its output (stdout and stderr)."""
+        res = self.run_in(node, ["sh", "-c", command], capture_output=True, text=True)
+        return res.stdout + res.stderr
+
+    def ping(self, src: str, dst: str, count: int = 1, timeout_s: int = 1) -> bool:
+        argv = ["ping", "-n", "-q", "-c", str(count), "-W", str(timeout_s), dst]
+        return self.run_in(src, argv, capture_output=True).returncode == 0
+
+    def netlink(self, node: str):
+        return kernel.netlink(self.pid(node))
+
+
+def exec_in(pid: int, argv: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run ``argv`` inside the network and mount namespaces of node shell ``pid``."""
+    return subprocess.run(["mnexec", "-a", str(pid), *argv], **kw)

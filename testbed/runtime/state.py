@@ -1,0 +1,99 @@
+"""The run directory and its state file: what a run is, so other commands and ``clean`` find it.
+
+``/run/testbed/<run>/state.json`` holds the owner pid, the topology, each node's shell pid and
+network-namespace inode, and the bring-up outcome. It is written atomically.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from testbed.errors import TestbedError
+from testbed.system.procs import alive, cmdline
+
+ROOT = Path(os.environ.get("TESTBED_RUNDIR", "/run/testbed"))
+# charon bind-mounts its own /run, so what it reads lives outside /run (see testbed.daemons.strongswan).
+WORK_ROOT = Path(os.environ.get("TESTBED_WORKDIR", "/var/lib/testbed"))
+RUN_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+DEFAULT_RUN = "tb"
+
+
+def check_run_name(run: str) -> str:
+    if not RUN_NAME.match(run):
+        raise TestbedError(f"run name {run!r} is not valid: use 1-12 lowercase letters or digits, starting with a letter.")
+    return run
+
+
+def run_dir(run: str) -> Path:
+    return ROOT / run
+
+
+def work_dir(run: str) -> Path:
+    return WORK_ROOT / run
+
+
+def state_path(run: str) -> Path:
+    return run_dir(run) / "state.json"
+
+
+def write(run: str, state: dict[str, Any]) -> None:
+    path = state_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def read(run: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(state_path(run).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def owner_alive(state: dict[str, Any]) -> bool:
+    pid = state.get("owner_pid")
+    return bool(pid) and alive(pid) and "testbed" in cmdline(pid)
+
+
+def runs() -> list[str]:
+    if not ROOT.is_dir():
+        return []
+    return sorted(d.name for d in ROOT.iterdir() if d.is_dir())
+
+
+def require_running(run: str) -> dict[str, Any]:
+    """The state of a live run, or a clear error."""
+    st = read(run)
+    if not st or not owner_alive(st):
+        live = [r for r in runs() if (s := read(r)) and owner_alive(s)]
+        hint = f" (running: {', '.join(live)}; pick one with --name)" if live else ""
+        raise TestbedError(f"no testbed run named {run!r} is up{hint}: start one with 'testbed up TOPOLOGY -d'.")
+    return st
+
+
+def lock(run: str) -> int | None:
+    """Take the run's lock (held by its owner for its lifetime; a killed owner frees it).
+
+    Returns the lock's file descriptor, or None when another live process holds it.
+    """
+    ROOT.mkdir(parents=True, exist_ok=True)
+    fd = os.open(ROOT / f".{run}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def unlock(run: str, fd: int) -> None:
+    try:
+        os.unlink(ROOT / f".{run}.lock")
+    except FileNotFoundError:
+        pass
+    os.close(fd)

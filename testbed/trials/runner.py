@@ -1,0 +1,414 @@
+"""Run a scenario: the topology up once, a flow plan (the probe ports, chosen so every
+equal-cost path carries flows both ways: ``testbed.measure.flowplan``), then N trials, each written the
+moment it ends.
+
+One trial (RFC 6413: the run outlasts convergence plus a validation time)::
+
+    settle    the network is at its baseline: every BGP and BFD session up, every expected
+              prefix in each FIB with the same next hops as right after bring-up
+    measure   FIB/BGP/BFD watchers (when installed), pcaps on request, then the probe pair
+              (both directions, F flows at R packets/s) with ``lead_s`` of traffic before...
+    inject    ...the fault, stamped
+    converge  the FIB changes and then holds still for ``stable_s`` (or returns to the
+              baseline, or the fault is held, as the fault's ``settle`` says), within the
+              scenario's deadline; then ``validate_s`` of traffic on the new paths
+    restore   the fault undone, stamped; wait for the baseline again, then ``validate_s``
+    analyse   outage per flow and direction for the fault and for the failback, paths per
+              flow before/during/after, control-plane timings, the scenario's verdict
+
+The network is polled over netlink (cheap: about 1.5 ms per node) every ``poll_s``; BGP and BFD
+sessions through vtysh only when the FIBs are back at the baseline.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from testbed.model import catalog
+from testbed.observe import converge
+from testbed.measure import flowplan
+from testbed.system import kernel
+from testbed.measure import pathmark
+from testbed.results import plots
+from testbed.measure import probepair
+from testbed.errors import TestbedError
+from testbed.model.events import Event, now_ns
+from testbed.faults.faults import Fault
+from testbed.runtime.net import Network
+from testbed.measure.outage import analyze_files, load_meta, load_records
+from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
+from testbed.system.procs import stop_process
+from testbed.results.trial import RunWriter, Trial, direction_figures, load_summary, timings
+from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline
+
+Snapshot = dict[tuple[str, str], tuple[tuple[str, str], ...]]
+
+
+@dataclass
+class Options:
+    trials: int | None = None                 # default: the scenario's
+    overrides: dict[str, Any] = field(default_factory=dict)
+    out: Path = Path("results")
+    pcap: bool = False                        # keep pcaps and probe records of every trial
+    flows: int = DEFAULT_FLOWS
+    rate: float = DEFAULT_RATE
+    lead_s: float = 1.0
+    validate_s: float = 1.0
+    stable_s: float = 1.0
+    baseline_timeout_s: float = 60.0
+    poll_s: float = 0.1
+    progress: bool = True
+    run_name: str = field(default_factory=lambda: f"scen{os.getpid() % 100000}")
+
+
+@dataclass
+class RunOutcome:
+    dir: Path
+    summary: dict[str, Any]
+    trials: list[Trial]
+    notes: list[str]
+
+
+# --- the network's state ---------------------------------------------------------------------
+def fib_snapshot(net: Network) -> Snapshot:
+    """Next hops (gateway, interface) of every expected prefix in every expected node."""
+    by_node: dict[str, list[str]] = {}
+    for e in net.topo.fib:
+        by_node.setdefault(e.node, []).append(e.prefix)
+    snap: Snapshot = {}
+    for node, prefixes in by_node.items():
+        with kernel.netlink(net.pid(node)) as ipr:
+            table = kernel.fib(ipr)
+        for p in prefixes:
+            snap[(node, p)] = tuple(sorted((h["gateway"] or "", h["ifname"] or "") for h in table.get(p, [])))
+    return snap
+
+
+def snapshot_changes(before: Snapshot, after: Snapshot, t_ns: int) -> list[Event]:
+    return [Event(t_ns, "poll", node, "fib-change", {"prefix": prefix, "via": [h[1] for h in hops]})
+            for (node, prefix), hops in after.items() if before.get((node, prefix)) != hops]
+
+
+def sessions_wrong(net: Network) -> list[str]:
+    return converge.bgp_sessions(net) + converge.bfd_peers(net)
+
+
+def wait_baseline(net: Network, reference: Snapshot, timeout_s: float, poll_s: float,
+                  events: list[Event]) -> tuple[bool, list[str]]:
+    """Poll until every FIB matches ``reference`` and every session is up."""
+    deadline = time.monotonic() + timeout_s
+    last = fib_snapshot(net)
+    wrong: list[str] = []
+    while True:
+        snap = fib_snapshot(net)
+        events += snapshot_changes(last, snap, now_ns())
+        last = snap
+        if snap == reference:
+            wrong = sessions_wrong(net)
+            if not wrong:
+                return True, []
+        else:
+            wrong = [f"{n}: {p} via {', '.join(h[1] for h in hops) or 'nothing'}"
+                     for (n, p), hops in snap.items() if reference.get((n, p)) != hops]
+        if time.monotonic() > deadline:
+            return False, wrong
+        time.sleep(poll_s * (3 if snap == reference else 1))
+
+
+def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: float,
+                 opts: Options, events: list[Event]) -> int | None:
+    """After the fault: the instant (ns) the network settled, or None past the deadline."""
+    if fault.settle == "hold":
+        time.sleep(fault.hold_s)
+        return now_ns()
+    if fault.settle == "baseline":
+        ok, _ = wait_baseline(net, reference, deadline_s, opts.poll_s, events)
+        return now_ns() if ok else None
+    deadline = time.monotonic() + deadline_s
+    last, changed_at = reference, None
+    while time.monotonic() < deadline:
+        snap = fib_snapshot(net)
+        t = now_ns()
+        if snap != last:
+            events += snapshot_changes(last, snap, t)
+            changed_at, last = t, snap
+        elif changed_at is not None and t - changed_at >= opts.stable_s * 1e9:
+            return changed_at
+        time.sleep(opts.poll_s)
+    return None
+
+
+# --- measuring -------------------------------------------------------------------------------
+@contextmanager
+def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
+    """tcpdump on both ends of each link the fault touches (they may exit when a link goes down)."""
+    procs = []
+    try:
+        for label in fault.links():
+            link = net.topo.link_by_label(label)
+            for end in (link.a, link.b):
+                procs.append(net.nodes[end.node].popen(
+                    ["tcpdump", "-i", end.name, "-w", str(workdir / f"{end.node}-{end.name}.pcap"),
+                     "-s", "160", "-U", "-n"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.3 if procs else 0)
+        yield
+    finally:
+        for p in procs:
+            stop_process(p)
+
+
+WATCHERS = (("testbed.measure.fibwatch", "FibWatcher"), ("testbed.measure.ctlcap", "ControlCapture"))
+logging.getLogger("scapy").setLevel(logging.ERROR)  # scapy (ctlcap's decoder) warns on import
+
+
+def _watcher_options(cls: str, workdir: Path) -> dict[str, Any]:
+    """ControlCapture keeps its pcaps with the trial (kept with --pcap) and leaves FRR's logging
+    alone: the rendered configs log what it reads from the start, and turning logging on
+    through vtysh would make bgpd re-run its route-maps and send ROUTE-REFRESH mid-trial."""
+    return {"out_dir": workdir, "frr_logging": False} if cls == "ControlCapture" else {}
+
+
+@contextmanager
+def watchers(net: Network, notes: list[str], workdir: Path) -> Iterator[list[Event]]:
+    """The FIB and BGP/BFD watchers that are installed; their events land in the yielded list
+    when the block ends. The runner works without them (then no detection/FIB timings)."""
+    running, out = [], []
+    for module, cls in WATCHERS:
+        try:
+            kind = getattr(importlib.import_module(module), cls)
+            watcher = kind(net, list(net.topo.routers), **_watcher_options(cls, workdir))
+            watcher.start()
+            running.append(watcher)
+        except ImportError:
+            _note(notes, f"{module} is not installed: no {cls} events in the timelines")
+        except Exception as e:  # a watcher must never cost us the measurement
+            _note(notes, f"{module}.{cls} failed to start ({e!r}): its events are missing")
+    try:
+        yield out
+    finally:
+        for w in running:
+            try:
+                out += w.stop()
+            except Exception as e:
+                _note(notes, f"{type(w).__name__} failed ({e!r}): its events are missing")
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+class _NoteHandler(logging.Handler):
+    """Warnings of the testbed's modules (a watcher that lost packets, ...) become notes of the
+    run, kept in summary.json, instead of lines torn through the progress bar."""
+
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _note(self.notes, f"{record.name}: {record.getMessage()}")
+
+
+PREFIXES_KEPT = 8  # per BGP update in a trial's events; the count says how many there were
+
+
+def relevant(events: list[Event], prefixes: set[str]) -> list[Event]:
+    """Drop FIB events of prefixes nobody measures and shorten the prefix lists of BGP
+    messages to the measured prefixes and a few more (a prefix flood makes thousands)."""
+    out = []
+    for e in events:
+        if e.source == "fib" and not (e.kind.startswith("link-") or e.kind == "enobufs"
+                                      or (e.kind.startswith("route-") and e.detail.get("prefix") in prefixes)):
+            continue
+        sent = e.detail.get("prefixes") if e.source == "bgp" else None
+        if sent and len(sent) > PREFIXES_KEPT:
+            kept = [p for p in sent if p in prefixes]
+            kept += [p for p in sent if p not in prefixes][:max(0, PREFIXES_KEPT - len(kept))]
+            e = Event(e.t_ns, e.source, e.node, e.kind, {**e.detail, "prefixes": kept, "prefix_count": len(sent)})
+        out.append(e)
+    return out
+
+
+# --- one trial -------------------------------------------------------------------------------
+@dataclass
+class Context:
+    net: Network
+    scenario: Scenario
+    opts: Options
+    reference: Snapshot
+    points: list[pathmark.MarkPoint]
+    ports: list[int]
+    writer: RunWriter
+    notes: list[str]
+
+
+def run_trial(ctx: Context, index: int) -> Trial:
+    net, sc, opts = ctx.net, ctx.scenario, ctx.opts
+    params = net.topo.params
+    trial = Trial(sc.name, index, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    workdir = ctx.writer.trial_path(index, "")
+    workdir.mkdir()
+    events: list[Event] = []
+    ok, wrong = wait_baseline(net, ctx.reference, opts.baseline_timeout_s, opts.poll_s, [])
+    if not ok:
+        raise TestbedError(f"the network is not at its baseline before trial {index} ({'; '.join(wrong[:3])}).")
+    fault = sc.fault(params)
+    load_before = os.getloadavg()
+    inj = rst = None
+    settled = restored_at = None
+    with ExitStack() as stack:
+        seen = stack.enter_context(watchers(net, ctx.notes, workdir))
+        if opts.pcap:
+            stack.enter_context(pcaps(net, fault, workdir))
+        files = stack.enter_context(probepair.probes(net, sc.endpoints, workdir, ctx.ports, opts.rate))
+        time.sleep(opts.lead_s)
+        try:
+            inj = fault.inject(net)
+            settled = wait_settled(net, fault, ctx.reference, sc.deadline_s(params), opts, events)
+            time.sleep(opts.validate_s)
+        finally:
+            if inj is not None:
+                rst = fault.restore(net)
+        trial.restored, wrong = wait_baseline(net, ctx.reference, opts.baseline_timeout_s, opts.poll_s, events)
+        restored_at = now_ns()
+        time.sleep(opts.validate_s)
+        stop_ns = now_ns()
+    events += [inj, rst, *fault.steps, *relevant(seen, {e.prefix for e in net.topo.fib})]
+    trial.events = sorted(events, key=lambda e: e.t_ns)
+    # a trial's time zero is the instant the fault was issued: a slow one (4,000 prefixes
+    # through vtysh) takes effect while it is still being applied
+    trial.inject_ns, trial.restore_ns = inj.detail["issued_ns"], rst.detail["issued_ns"]
+    trial.settled_ms = trial.rel_ms(settled) if settled else None
+    trial.restored_ms = round((restored_at - trial.restore_ns) / 1e6, 3) if trial.restored else None
+    analyse(trial, ctx, files, inj, rst, stop_ns)
+    trial.probe["load"] = {"before": load_before, "after": os.getloadavg()}
+    verdicts = [sc.expect(params, trial), back_to_baseline(trial)]
+    if settled is None:
+        verdicts.append(Verdict(False, f"the network did not settle within {sc.deadline_s(params):g} s"))
+    if not trial.restored:
+        trial.error = "not back at baseline after restore: " + "; ".join(wrong[:3])
+    v = all_of(*verdicts)
+    trial.ok, trial.reason = v.ok, v.reason
+    if not opts.pcap:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return trial
+
+
+def analyse(trial: Trial, ctx: Context, files: dict[str, Path], inj: Event, rst: Event, stop_ns: int) -> None:
+    """Outage per phase, flow and direction; paths; the traffic series; control-plane timings."""
+    a, b = ctx.scenario.endpoints
+    inject_cut, restore_cut = inj.detail["issued_ns"], rst.detail["issued_ns"]
+    run = analyze_files(str(files[a]), str(files[b]), names=(a, b))
+    receiver = {f"{a}->{b}": files[b], f"{b}->{a}": files[a]}
+    meta = {n: load_meta(str(f) + ".json") for n, f in files.items()}
+    t0 = min(m["schedule"]["t0_ns"] for m in meta.values())
+    v = int(ctx.opts.validate_s * 1e9)
+    windows = {"before": (t0, inject_cut), "during": (restore_cut - v, restore_cut), "after": (stop_ns - v, stop_ns)}
+    names = pathmark.names(ctx.points)
+    series: dict[str, Any] = {}
+    for direction, d in run.directions.items():
+        recs = load_records(str(receiver[direction]))
+        paths = pathmark.flow_paths(recs, names, windows)
+        trial.directions[direction] = direction_figures(d, inject_cut, restore_cut, paths)
+        series[direction] = pathmark.traffic(recs, names, t0, stop_ns)
+    trial.traffic = {"origin_ns": t0, "bucket_ms": 10.0, "directions": series}
+    trial.timings = timings(trial.events, inj, rst.t_ns, {e.prefix for e in ctx.net.topo.fib})
+    trial.probe = {n: {"lateness_us": m["lateness_us"], "cpu": m["cpu"], "sent": sum(m["sent"])}
+                   for n, m in meta.items()}
+
+
+# --- a run -----------------------------------------------------------------------------------
+def _first_line(argv: list[str]) -> str | None:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0].strip() if out.strip() else None
+
+
+def versions() -> dict[str, str | None]:
+    return {"frr": _first_line(["/usr/lib/frr/zebra", "--version"]),
+            "strongswan": _first_line(["/usr/lib/ipsec/charon", "--version"]),
+            "kernel": platform.release(), "nftables": _first_line(["nft", "--version"]),
+            "python": platform.python_version()}
+
+
+def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | None = None) -> RunOutcome:
+    """Bring the scenario's topology up, run the trials, write the results; the network is
+    always torn down, and every trial that ended is on disk whatever happens after it."""
+    topo = catalog.build(scenario.topology, {**scenario.params, **opts.overrides})
+    scenario.fault(topo.params).check(topo)
+    trials_n = opts.trials or scenario.trials
+    started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    writer = RunWriter(opts.out, scenario.name, started, {
+        "description": scenario.summary, "topology": scenario.topology,
+        "fault": scenario.fault(topo.params).describe(), "trials_planned": trials_n,
+        "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
+        "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
+        "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(scenario.endpoints)},
+    })
+    notes: list[str] = []
+    trials: list[Trial] = []
+    finished = False
+    handler = _NoteHandler(notes)
+    logging.getLogger("testbed").addHandler(handler)
+    try:
+        with Network(topo, run=opts.run_name) as net:
+            notes.append(f"converged in {net.wait_converged().total_s:.1f} s")
+            points = pathmark.mark_points(topo)
+            pathmark.install(net, points)
+            reference = fib_snapshot(net)
+            flows = flowplan.plan(net, scenario.endpoints, net.dir / "preflight", opts.flows)
+            writer.meta["probe"]["plan"] = flows.to_dict()
+            if flows.uncovered:
+                _note(notes, f"{opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
+            ctx = Context(net, scenario, opts, reference, points, flows.ports, writer, notes)
+            with _progress(opts.progress, scenario.name, trials_n) as advance:
+                for k in range(1, trials_n + 1):
+                    trial = run_trial(ctx, k)
+                    writer.add(trial)
+                    plots.timeline(trial, writer.trial_path(k, ".png"))
+                    trials.append(trial)
+                    advance(trial)
+                    if on_trial:
+                        on_trial(trial)
+                    if not trial.restored:
+                        _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
+                        break
+        finished = True
+    finally:  # an interrupted run still gets its picture and a final summary
+        if not finished:
+            notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
+        logging.getLogger("testbed").removeHandler(handler)
+        plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
+        writer.write_summary(notes=notes, load_at_end=os.getloadavg())
+    return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)
+
+
+@contextmanager
+def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[Trial], None]]:
+    if not enabled:
+        yield lambda t: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task(name, total=total, last="")
+
+        def advance(t: Trial) -> None:
+            mark = "[green]pass[/]" if t.ok else "[red]FAIL[/]"
+            bar.update(task, advance=1, last=f"trial {t.index}: outage {t.outage_ms:.0f} ms, "
+                                              f"failback {t.restore_outage_ms:.0f} ms {mark}")
+        yield advance

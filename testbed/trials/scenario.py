@@ -1,0 +1,130 @@
+"""A scenario: which topology, which fault, what to expect, how many trials.
+
+Each module in the ``scenarios`` package declares one ``SCENARIO`` (module ``er_primary_link_down``
+is the scenario ``er-primary-link-down``). The expectation is a function of the parameters
+and one measured trial, returning a :class:`Verdict`; the helpers below phrase the usual ones
+so that a scenario file reads like its claim.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from testbed.errors import TestbedError
+from testbed.model import content
+from testbed.faults.faults import Fault
+from testbed.model.params import Params
+
+if TYPE_CHECKING:
+    from testbed.results.trial import Trial
+
+
+# FRR 8.4 adds a fixed delay in every BGP speaker that must act on a change: bgpd holds its
+# route-processing work queue 50 ms before running it (bgpd/bgp_route.c, spec.hold = 50; zebra's
+# own 10 ms hold is set to 0 in the rendered configs). With the CE and MSEE pairs interconnected, the router that loses
+# its ER link reroutes through its twin by itself: one speaker per direction (without the
+# interconnects, two in series: ~120 ms).
+FRR_SPEAKER_MS = 60.0
+REACTION_MS = FRR_SPEAKER_MS + 40.0   # one speaker, plus propagation and probe resolution
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+
+Expectation = Callable[[Params, "Trial"], Verdict]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str                                   # CLI name, with dashes
+    topology: str
+    summary: str                                # one line: what breaks and what should happen
+    fault: Callable[[Params], Fault]
+    expect: Expectation
+    params: Mapping[str, Any] = field(default_factory=dict)   # overrides of the topology's defaults
+    trials: int = 5
+    #: seconds after the fault by which the network must have settled (else the trial fails)
+    deadline_s: Callable[[Params], float] = lambda p: 30.0
+    endpoints: tuple[str, str] = ("h1", "vm1")  # the probe pair, on-prem first
+
+
+def names() -> list[str]:
+    return content.names("scenarios")
+
+
+def load(name: str) -> Scenario:
+    if name not in names():
+        raise TestbedError(f"unknown scenario {name!r}: choose one of {', '.join(names())}.")
+    sc = content.module("scenarios", name).SCENARIO
+    if sc.name != name:
+        raise TestbedError(f"scenarios/{name.replace('-', '_')}.py declares {sc.name!r}: rename one of them.")
+    return sc
+
+
+# --- expectation helpers: each returns a Verdict about one trial -----------------------------
+def all_of(*verdicts: Verdict) -> Verdict:
+    """Pass when every verdict passes; the reason lists the failures, else every check."""
+    bad = [v.reason for v in verdicts if not v.ok]
+    return Verdict(not bad, "; ".join(bad or [v.reason for v in verdicts]))
+
+
+def outage_within(t: "Trial", lo_ms: float, hi_ms: float, why: str) -> Verdict:
+    """The fault's outage (longest gap of any flow, either direction) lies in (lo, hi]."""
+    o = t.outage_ms
+    ok = lo_ms < o <= hi_ms
+    return Verdict(ok, f"outage {o:.0f} ms {'within' if ok else 'OUTSIDE'} ({lo_ms:g}, {hi_ms:g}] ms ({why})")
+
+
+def outage_below(t: "Trial", hi_ms: float, why: str, restore: bool = False) -> Verdict:
+    o = t.restore_outage_ms if restore else t.outage_ms
+    what = "failback outage" if restore else "outage"
+    ok = o < hi_ms
+    return Verdict(ok, f"{what} {o:.0f} ms {'<' if ok else '>='} {hi_ms:g} ms ({why})")
+
+
+def loss_at_most(t: "Trial", hi_ms: float, why: str) -> Verdict:
+    """Loss (lost packets x interval, worst flow) at most ``hi_ms``, at the fault and at restore."""
+    worst = max(t.loss_ms, t.restore_loss_ms)
+    ok = worst <= hi_ms
+    return Verdict(ok, f"loss {t.loss_ms:.0f} ms at the fault, {t.restore_loss_ms:.0f} ms at restore "
+                       f"({'<=' if ok else '>'} {hi_ms:g} ms: {why})")
+
+
+def moved_off(t: "Trial", path: str, direction: str | None = None) -> Verdict:
+    """Some flow used ``path`` before the fault, and once settled no flow used it (in one
+    direction, or in both)."""
+    def flows(window: str) -> list[tuple[str, int]]:
+        return [f for f in t.flows_on(path, window) if direction in (None, f[0])]
+    where = f" {direction}" if direction else ""
+    before, during = flows("before"), flows("during")
+    if not before:
+        return Verdict(False, f"no{where} flow took {path} before the fault (ECMP hashed every flow "
+                              "elsewhere): nothing was measured")
+    if during:
+        return Verdict(False, f"{len(during)}{where} flow(s) still on {path} after the fault settled")
+    return Verdict(True, f"{len(before)}{where} flow(s) moved off {path}")
+
+
+def back_to_baseline(t: "Trial") -> Verdict:
+    if not t.restored:
+        return Verdict(False, "the network did not return to its baseline after restore")
+    return Verdict(True, "network back to baseline")
+
+
+def flows_only_on(t: "Trial", window: str, prefix: str, direction: str | None = None) -> Verdict:
+    """Every measured flow (of one direction, or both) took a path whose name starts with
+    ``prefix`` (``er-``, ``vpn-``) in ``window`` (before / during / after the fault)."""
+    seen = [(d.direction, f.flow, f.paths.get(window)) for d in t.directions.values() for f in d.flows
+            if direction in (None, d.direction)]
+    off = [(dn, fl, p) for dn, fl, p in seen if not (p or "").startswith(prefix)]
+    where = f" {direction}" if direction else ""
+    if not seen:
+        return Verdict(False, f"no{where} flow measured {window} the fault")
+    if off:
+        dn, fl, p = off[0]
+        return Verdict(False, f"{len(off)}{where} flow(s) not on {prefix}* {window} the fault "
+                              f"(flow {fl} {dn} on {p})")
+    return Verdict(True, f"all{where} flows on {prefix}* {window} the fault")
