@@ -13,7 +13,7 @@ Command-line options override the marker, so one test file runs against variants
 ``--testbed-topology NAME``, ``--testbed-set K=V`` and ``--testbed-config NODE=FILE`` (both
 repeatable; files relative to where pytest runs) and ``--testbed-run NAME``.
 
-``testbed_faults`` injects faults from ``testbed.faults.faults`` (``fail(fault)``, ``restore()``);
+``testbed_faults`` injects faults from ``testbed.faults`` (``fail(fault)``, ``restore()``);
 whatever a test leaves failed is restored after it, and the next test starts only once the
 network is back to its converged state. The checks to write the tests with are in
 ``testbed.observe.checks``. Tests using these fixtures need root; without it they are skipped.
@@ -33,7 +33,7 @@ from testbed.observe import converge
 from testbed.system import preflight
 from testbed.errors import TestbedError
 from testbed.model.events import Event
-from testbed.faults.faults import Fault
+from testbed.faults import Fault
 from testbed.runtime.net import Network
 from testbed.model.params import parse_sets
 
@@ -105,7 +105,7 @@ def testbed_net(request: pytest.FixtureRequest) -> Iterator[Network]:
     except TestbedError as e:
         pytest.fail(str(e), pytrace=False)
     try:
-        net.wait_converged()
+        converge.wait_converged(net)
     except TestbedError as e:
         net.stop()
         pytest.fail(str(e), pytrace=False)
@@ -145,7 +145,7 @@ class FaultSteps:
         if self.used:
             timeout = self.net.topo.params["converge.timeout_s"]
             try:
-                converge.wait_converged(self.net, time.monotonic(), timeout)
+                converge.wait_stages(self.net, time.monotonic(), timeout)
             except TimeoutError as e:
                 raise TestbedError(f"the network did not return to its converged state within {timeout} s "
                                    f"after the test's faults were restored ({e}).") from e

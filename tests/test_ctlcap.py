@@ -12,6 +12,7 @@ import pytest
 
 from testbed.measure import ctlcap
 from testbed.measure.ctlcap import Frame, _Stream, decode_bgp, first, parse_frr_log, pcap_events
+from testbed.observe import converge
 
 ROOT = os.geteuid() == 0
 MS = 1_000_000
@@ -129,7 +130,7 @@ def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
     core_ce2 = topo.link_by_label("core-ce2").end("core")
     ce2_core = topo.link_by_label("core-ce2").end("ce2")
     with Network(topo, run="meas1") as net:
-        net.wait_converged()
+        converge.wait_converged(net)
         cap = ctlcap.ControlCapture(net, ["ce1", "msee1", "core"], out_dir=tmp_path)
         fw = FibWatcher(net, ["core", "ce1"])
         inj = None

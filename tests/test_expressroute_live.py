@@ -7,6 +7,7 @@ import pytest
 from testbed.model import catalog
 from testbed.system import kernel
 from testbed.runtime.net import Network
+from testbed.observe import converge
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.integration
 def er():
     topo = catalog.build("expressroute", {"msee.prefix_limit_retry_s": 2})
     with Network(topo, run="iter") as net:
-        net.wait_converged(timeout=30)
+        converge.wait_converged(net, timeout=30)
         yield net
 
 

@@ -9,11 +9,12 @@ import time
 import pytest
 
 from testbed.model import catalog
-from testbed.faults import faults
+from testbed import faults
 from testbed.measure import pathmark
 from testbed.errors import TestbedError
 from testbed.measure.outage import Records
 from testbed.measure.probe import TOS_SHIFT
+from testbed.observe import converge
 
 TOPO = catalog.build("expressroute", {})
 
@@ -95,7 +96,7 @@ live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespa
 def net():
     from testbed.runtime.net import Network
     with Network(catalog.build("expressroute", {}), run=f"scenf{os.getpid() % 10000}") as n:
-        n.wait_converged()
+        converge.wait_converged(n)
         yield n
 
 

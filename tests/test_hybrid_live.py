@@ -6,8 +6,9 @@ import pytest
 from testbed.model import catalog
 from testbed.system import kernel
 from testbed.observe.checks import fib_nexthops as nexthops
-from testbed.faults.faults import Blackhole, MoreSpecific
+from testbed.faults import Blackhole, MoreSpecific
 from testbed.runtime.net import Network
+from testbed.observe import converge
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +18,7 @@ VNET, ONPREM, H1, VM1 = "10.10.0.0/16", "10.20.0.0/16", "10.20.1.10", "10.10.1.4
 @pytest.fixture(scope="module")
 def hybrid():
     with Network(catalog.build("hybrid"), run="ithy") as net:
-        net.wait_converged(timeout=30)
+        converge.wait_converged(net, timeout=30)
         yield net
 
 

@@ -10,7 +10,7 @@ import pytest
 from testbed.trials import runner
 from testbed.trials import scenario
 from testbed.model.events import Event
-from testbed.faults.faults import LinkDown, LinkFlap, RandomLoss
+from testbed.faults import LinkDown, LinkFlap, RandomLoss
 
 BASE = {("core", "10.10.0.0/16"): (("10.20.255.2", "core-eth1"), ("10.20.255.6", "core-eth2"))}
 FAILED = {("core", "10.10.0.0/16"): (("10.20.255.6", "core-eth2"),)}

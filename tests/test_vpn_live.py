@@ -5,8 +5,9 @@ import pytest
 
 from testbed.model import catalog
 from testbed.errors import TestbedError
-from testbed.faults.faults import LinkDown
+from testbed.faults import LinkDown
 from testbed.runtime.net import Network
+from testbed.observe import converge
 from test_hybrid_live import nexthops, wait_until
 
 pytestmark = pytest.mark.integration
@@ -18,7 +19,7 @@ def vpn():
     # Azure's VPN timers are 60/180; lowered here so that a lost instance is noticed in seconds.
     topo = catalog.build("vpn", {"vpngw.keepalive_s": 3, "vpngw.hold_s": 9})
     with Network(topo, run="itvpn") as net:
-        net.wait_converged(timeout=30)
+        converge.wait_converged(net, timeout=30)
         yield net
 
 

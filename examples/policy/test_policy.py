@@ -13,7 +13,7 @@ and says which way the traffic goes instead.
 import pytest
 
 from testbed.observe.checks import bgp_advertised, eventually, more_specific_leaks, path, path_is, path_through
-from testbed.faults.faults import Blackhole, Together
+from testbed.faults import Blackhole, Together
 
 pytestmark = pytest.mark.testbed(
     topology="hybrid",

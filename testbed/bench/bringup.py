@@ -23,6 +23,7 @@ from testbed.model import catalog
 from testbed.bench.procs import started_monotonic
 from testbed.bench.series import Series, summaries
 from testbed.runtime.net import Network
+from testbed.observe import converge
 
 STAGES = ("nodes_ready", "frr_started", "tunnels_up", "bgp", "bfd", "fib", "reach", "total", "teardown")
 OnUp = Callable[[Network, int], None]
@@ -41,7 +42,7 @@ def bring_up(topology: str, reps: int, run: str, overrides: dict[str, Any] | Non
     series = {s: Series("s") for s in STAGES}
     for rep in range(reps):
         with Network(catalog.build(topology, overrides), run=run) as net:
-            conv = net.wait_converged()
+            conv = converge.wait_converged(net)
             first, last = daemon_starts(net)
             series["nodes_ready"].add(first)
             series["frr_started"].add(last)

@@ -13,6 +13,7 @@ from testbed.bench.memory import node_memory
 from testbed.bench.procs import load_1min, meminfo_mib
 from testbed.errors import TestbedError
 from testbed.runtime.net import Network
+from testbed.observe import converge
 
 LIMIT_S = 60.0
 MEMORY_SHARE = 0.8  # a step may use at most this share of the memory available before it
@@ -27,7 +28,7 @@ def chain_step(routers: int, run: str) -> dict[str, Any]:
             started_s = time.monotonic() - net.t0
             step["started_s"] = round(started_s, 2)
             try:
-                conv = net.wait_converged(timeout=max(1.0, 2 * LIMIT_S - started_s))
+                conv = converge.wait_converged(net, timeout=max(1.0, 2 * LIMIT_S - started_s))
             except TestbedError as e:  # not converged within twice the limit
                 step.update(gave_up_after_s=round(time.monotonic() - net.t0, 1), error=str(e)[:300])
             else:

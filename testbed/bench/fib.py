@@ -33,9 +33,10 @@ from testbed.model import catalog
 from testbed.bench.memory import node_memory
 from testbed.bench.series import Series, summaries
 from testbed.errors import TestbedError
-from testbed.faults.faults import LinkDown, PrefixFlood
+from testbed.faults import LinkDown, PrefixFlood
 from testbed.measure.fibwatch import FibWatcher
 from testbed.runtime.net import Network
+from testbed.observe import converge
 
 ORIGIN, FAILED_LINK = "core", "er-primary"
 LIMIT_HEADROOM = 100  # the on-prem range and margin on top of N
@@ -135,7 +136,7 @@ def fib_scale(counts: list[int], reps: int, run: str) -> dict[str, Any]:
     sizes: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-fib-") as tmp, \
             Network(catalog.build("expressroute", overrides), run=run) as net:
-        net.wait_converged()
+        converge.wait_converged(net)
         azure = [n for n, r in net.topo.routers.items() if r.role == "azure"]
         for count in counts:
             flood = PrefixFlood(ORIGIN, count)

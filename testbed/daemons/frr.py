@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +95,15 @@ class FrrRouter:
 
     def vtysh(self, *commands: str, timeout: float = 10.0) -> str:
         return vtysh(self.instance, *commands, timeout=timeout)
+
+    def command(self, *commands: str) -> str:
+        """Run vtysh commands that must all be accepted (configuration, clears); their output."""
+        out = self.vtysh(*commands)
+        bad = [line for line in out.splitlines() if line.startswith("%") or "Unknown command" in line]
+        if bad:
+            raise TestbedError(f"vtysh on {self.name} rejected a command ({bad[0].strip()}): "
+                               "this is a testbed bug, please report it.")
+        return out
 
     def apply(self, config: str, timeout: float = 60.0) -> None:
         """Apply configuration lines (as in frr.conf) to the running daemons, in one vtysh call."""

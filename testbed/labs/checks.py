@@ -11,8 +11,9 @@ import time
 from typing import TYPE_CHECKING
 
 from testbed.system import kernel
+from testbed.observe import peers
 from testbed.observe.checks import CheckFailed, Problems, eventually, fib_nexthops
-from testbed.faults.faults import Blackhole, session
+from testbed.faults import Blackhole
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -20,15 +21,13 @@ if TYPE_CHECKING:
 
 def neighbor(net: "Network", router: str, label: str) -> dict:
     """FRR's view of ``router``'s neighbor on session ``label`` ({} when it is not configured)."""
-    n = session(net.topo, router, label)
-    info = net.frr[router].json(f"show bgp neighbors {n.addr} json")
-    return info.get(n.addr, {}) if isinstance(info, dict) else {}
+    return peers.bgp_neighbor(net, router, net.topo.neighbor(router, label).addr)
 
 
 def session_up(net: "Network", router: str, label: str, min_up_s: float = 0) -> Problems:
     """``router``'s BGP session ``label`` is Established (for at least ``min_up_s``); otherwise its
     state and why it last went down, as FRR tells it (a wrong AS shows as "Bad Peer AS")."""
-    n = session(net.topo, router, label)
+    n = net.topo.neighbor(router, label)
     info = neighbor(net, router, label)
     if not info:
         return [f"{router} has no BGP neighbor for {n.peer} ({label}) yet"]
@@ -47,9 +46,8 @@ def session_up(net: "Network", router: str, label: str, min_up_s: float = 0) -> 
 def bfd_up(net: "Network", router: str, label: str, interval_ms: int, multiplier: int) -> Problems:
     """``router`` runs BFD on session ``label`` at ``interval_ms`` x ``multiplier``, it is up, and
     BGP follows it (the neighbor is registered with BFD)."""
-    n = session(net.topo, router, label)
-    peers = net.frr[router].json("show bfd peers json")
-    peer = next((p for p in peers if p.get("peer") == n.addr), None) if isinstance(peers, list) else None
+    n = net.topo.neighbor(router, label)
+    peer = peers.bfd(net, router).get(n.addr)
     if peer is None:
         return [f"{router} has no BFD session to {n.peer} ({n.addr})"]
     wrong = []

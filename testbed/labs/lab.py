@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -33,6 +32,8 @@ from rich.markup import escape
 from testbed.runtime import state
 from testbed.errors import TestbedError
 from testbed.model import content
+from testbed.observe import peers
+from testbed.system.poll import Steady, poll
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -150,16 +151,12 @@ def start(lab: Lab, run: str) -> None:
 def settle(net: "Network", quiet_s: float = 3.0, within_s: float = 15.0) -> None:
     """Wait until the same BGP sessions have been Established for ``quiet_s`` (at most
     ``within_s``): what the trainee then sees is the lab's fault, not the start-up."""
-    from testbed.observe.status import bgp_sessions
-    deadline = time.monotonic() + within_s
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        up = {(row["router"], row["session"]) for row in bgp_sessions(net) if row["state"] == "Established"}
-        if up != last:
-            last, since = up, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        time.sleep(0.5)
+    def established() -> set[tuple[str, str]]:
+        return {(name, n.addr) for name, r in net.topo.routers.items() if r.neighbors
+                for addr, p in peers.bgp(net, name).items() if p.get("state") == "Established"
+                for n in r.neighbors if n.addr == addr}
+
+    poll(Steady(established, quiet_s, "the established BGP sessions"), within_s, 0.5)
 
 
 def check(lab: Lab, net: "Network") -> list[Result]:

@@ -331,7 +331,7 @@ def _scapy_bgp():
         level = rt.level
         rt.setLevel(logging.ERROR)
         try:
-            from scapy.contrib import bgp
+            import scapy.contrib.bgp  # noqa: F401 - the import that prints
         finally:
             rt.setLevel(level)
     from scapy.contrib import bgp

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Protocol
 
+from testbed.errors import TestbedError
 from testbed.model.params import Params
 
 IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
@@ -144,6 +145,17 @@ class FibExpectation:
         return None
 
 
+class Behaviour(Protocol):
+    """Something the emulated side does by itself while a run is up (the MSEE retrying a
+    session it dropped for the prefix limit): the running network calls ``step(net)`` every
+    ``interval_s`` in a thread of its own; an exception ends it and is reported."""
+
+    name: str
+    interval_s: float
+
+    def step(self, net: Any) -> None: ...
+
+
 @dataclass
 class Topology:
     name: str
@@ -157,6 +169,7 @@ class Topology:
     # converged only once no router's FIB has changed for this long (0: the expectations say
     # it all); for a user's configs, whose paths the testbed cannot know beforehand
     quiet_s: float = 0.0
+    behaviours: list[Behaviour] = field(default_factory=list)
     _ifcount: dict[str, int] = field(default_factory=dict)
 
     # --- building ---
@@ -221,6 +234,27 @@ class Topology:
             if link.label == label:
                 return link
         raise KeyError(label)
+
+    def link_named(self, label: str) -> Link:
+        """The link labelled ``label``, or an error naming the labels there are."""
+        try:
+            return self.link_by_label(label)
+        except KeyError:
+            raise TestbedError(f"{self.name} has no link labelled {label!r}: choose one of "
+                               f"{', '.join(l.label for l in self.links)}.") from None
+
+    def router_named(self, name: str) -> Router:
+        if name not in self.routers:
+            raise TestbedError(f"{name!r} is not a router of {self.name}: choose one of {', '.join(self.routers)}.")
+        return self.routers[name]
+
+    def neighbor(self, router: str, label: str) -> Neighbor:
+        """The neighbor entry of ``router`` for the session labelled ``label``."""
+        for n in self.router_named(router).neighbors:
+            if n.label == label:
+                return n
+        raise TestbedError(f"{router} has no BGP session labelled {label!r}: choose one of "
+                           f"{', '.join(n.label for n in self.routers[router].neighbors)}.")
 
     def sessions(self) -> Iterator[tuple[Router, Neighbor]]:
         for r in self.routers.values():

@@ -17,23 +17,22 @@ last thing it saw, so a test reads as its expectation::
 from __future__ import annotations
 
 import ipaddress
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from testbed.system import kernel
+from testbed.observe import fib
+from testbed.system.poll import Problems, StillWrong, until
 from testbed.errors import TestbedError
-from testbed.faults.faults import session
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
 
-Problems = list[str]
 MAX_HOPS = 16  # longer than any topology's diameter: a longer walk is a forwarding loop
 
 
-class CheckFailed(AssertionError):
-    """``eventually`` gave up: the message says what was expected and what was seen last."""
+class CheckFailed(StillWrong, AssertionError):
+    """``eventually`` gave up: the message says what was expected and what was seen last
+    (an AssertionError too, so that pytest reports it as a failed expectation)."""
 
 
 # --- waiting ----------------------------------------------------------------------------------
@@ -45,22 +44,7 @@ def eventually(check: Callable[[], Problems | str | None], within: float, interv
     good. After ``within`` seconds the last problems are raised as :class:`CheckFailed`.
     """
     __tracebackhide__ = True  # pytest shows the test's line, not this loop
-    t0 = time.monotonic()
-    while True:
-        problems = _as_lines(check())
-        elapsed = time.monotonic() - t0
-        if not problems:
-            return elapsed
-        if elapsed >= within:
-            head = f"{what}: " if what else ""
-            raise CheckFailed(f"{head}still wrong after {within:g} s:\n" + "\n".join(f"  {p}" for p in problems))
-        time.sleep(interval)
-
-
-def _as_lines(result: Problems | str | None) -> Problems:
-    if not result:
-        return []
-    return result.splitlines() if isinstance(result, str) else list(result)
+    return until(check, within, interval, what, error=CheckFailed)
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -123,16 +107,10 @@ def _short(value: Any, limit: int = 160) -> str:
 
 
 # --- the kernel's forwarding ------------------------------------------------------------------
-def _fib(net: "Network", node: str) -> dict[str, list[dict]]:
-    with kernel.netlink(net.pid(node)) as ipr:
-        return kernel.fib(ipr)
-
-
 def fib_nexthops(net: "Network", node: str, prefix: str) -> list[str]:
     """The labels of the links/tunnels ``node``'s kernel forwards exactly ``prefix`` over, sorted
     ([] when the prefix is not in its FIB)."""
-    hops = _fib(net, node).get(str(ipaddress.IPv4Network(prefix)), [])
-    return sorted(net.topo.hop_names(node, hops))
+    return sorted(fib.via(net, node, prefix))
 
 
 def _owner(net: "Network", addr: str) -> str | None:
@@ -177,7 +155,7 @@ def routes(net: "Network", src: str, dst_addr: str) -> list[tuple[str, ...]]:
             done.append(taken + (f"loop at {node}",))
             return
         if node not in fibs:
-            fibs[node] = _fib(net, node)
+            fibs[node] = fib.table(net, node)
         hops = _longest_match(fibs[node], dst_addr)
         if not hops:
             done.append(taken + (f"no route at {node}",))
@@ -252,7 +230,7 @@ def bgp_received(net: "Network", router: str, label: str, pre_policy: bool = Fal
     ``pre_policy`` what the neighbor sent before policy (``received-routes``), which needs
     ``soft-reconfiguration inbound`` on that neighbor.
     """
-    n = session(net.topo, router, label)
+    n = net.topo.neighbor(router, label)
     if not pre_policy:
         return net.frr[router].json(f"show bgp ipv4 unicast neighbors {n.addr} routes json").get("routes", {})
     out = net.frr[router].json(f"show bgp ipv4 unicast neighbors {n.addr} received-routes json")
@@ -265,7 +243,7 @@ def bgp_received(net: "Network", router: str, label: str, pre_policy: bool = Fal
 def bgp_advertised(net: "Network", router: str, label: str) -> dict[str, Any]:
     """What ``router`` advertises to its neighbor on session ``label``, after outbound policy:
     ``{prefix: {nextHop, path, locPrf, ...}}``."""
-    n = session(net.topo, router, label)
+    n = net.topo.neighbor(router, label)
     return net.frr[router].json(f"show bgp ipv4 unicast neighbors {n.addr} advertised-routes json") \
         .get("advertisedRoutes", {})
 

@@ -1,13 +1,14 @@
-"""Convergence checks in the topotests spirit: each check returns what is still wrong (empty =
-good), and ``wait_for`` polls a set of checks with a deadline."""
+"""Convergence in the topotests spirit: each stage is a check that returns what is still wrong
+(empty = good); ``wait_converged`` polls them in order with one deadline and marks the run up."""
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from testbed.system import kernel
+from testbed.errors import TestbedError
+from testbed.observe import fib, peers
+from testbed.system.poll import Steady, poll
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -19,10 +20,9 @@ def bgp_sessions(net: "Network") -> list[str]:
     """Every configured BGP session is Established."""
     wrong = []
     for name, r in net.topo.routers.items():
-        summary = net.frr[name].json("show bgp ipv4 unicast summary json")
-        peers = summary.get("peers", {}) if isinstance(summary, dict) else {}
+        seen = peers.bgp(net, name) if r.neighbors else {}
         for n in r.neighbors:
-            state = peers.get(n.addr, {}).get("state", "missing")
+            state = seen.get(n.addr, {}).get("state", "missing")
             if state != "Established":
                 wrong.append(f"{name}: BGP {n.label} to {n.peer} ({n.addr}) is {state}")
     return wrong
@@ -35,29 +35,23 @@ def bfd_peers(net: "Network") -> list[str]:
         want = {n.addr: n for n in r.neighbors if n.bfd}
         if not want:
             continue
-        peers = net.frr[name].json("show bfd peers json")
-        seen = {p.get("peer"): p.get("status") for p in peers} if isinstance(peers, list) else {}
+        seen = peers.bfd(net, name)
         for addr, n in want.items():
-            if seen.get(addr) != "up":
-                wrong.append(f"{name}: BFD to {n.peer} ({addr}) is {seen.get(addr, 'missing')}")
+            status = seen.get(addr, {}).get("status", "missing")
+            if status != "up":
+                wrong.append(f"{name}: BFD to {n.peer} ({addr}) is {status}")
     return wrong
 
 
 def fib_routes(net: "Network") -> list[str]:
     """The expected prefixes are in each router's kernel FIB with enough next hops (ECMP),
     over the expected links where the topology names them."""
+    tables = fib.tables(net, (e.node for e in net.topo.fib))
     wrong = []
-    by_node: dict[str, list] = {}
     for e in net.topo.fib:
-        by_node.setdefault(e.node, []).append(e)
-    for node, expectations in by_node.items():
-        with kernel.netlink(net.pid(node)) as ipr:
-            table = kernel.fib(ipr)
-        for e in expectations:
-            hops = table.get(str(ipaddress.IPv4Network(e.prefix)), [])
-            problem = e.problem(net.topo.hop_names(node, hops))
-            if problem:
-                wrong.append(f"{node}: {e.prefix} {problem}")
+        problem = e.problem(fib.via(net, e.node, e.prefix, tables[e.node]))
+        if problem:
+            wrong.append(f"{e.node}: {e.prefix} {problem}")
     return wrong
 
 
@@ -71,29 +65,14 @@ STAGES: list[tuple[str, Check]] = [
 ]
 
 
-class FibsStill:
-    """A stage that holds once no router's kernel FIB has changed for ``quiet_s``."""
-
-    def __init__(self, quiet_s: float) -> None:
-        self.quiet_s = quiet_s
-        self.last: dict | None = None
-        self.since = 0.0
-
-    def __call__(self, net: "Network") -> list[str]:
-        snap = {}
-        for node in net.topo.routers:
-            with kernel.netlink(net.pid(node)) as ipr:
-                snap[node] = kernel.fib(ipr)
-        now = time.monotonic()
-        if snap != self.last:
-            self.last, self.since = snap, now
-        if now - self.since < self.quiet_s:
-            return [f"the FIBs changed less than {self.quiet_s:g} s ago"]
-        return []
+def fibs_still(net: "Network") -> Check:
+    """A stage that holds once no router's kernel FIB has changed for ``topo.quiet_s``."""
+    steady = Steady(lambda: fib.tables(net, net.topo.routers), net.topo.quiet_s, "the FIBs")
+    return lambda _net: steady()
 
 
 def stages_for(net: "Network") -> list[tuple[str, Check]]:
-    return STAGES + ([("stable", FibsStill(net.topo.quiet_s))] if net.topo.quiet_s else [])
+    return STAGES + ([("stable", fibs_still(net))] if net.topo.quiet_s else [])
 
 
 @dataclass
@@ -104,22 +83,32 @@ class Convergence:
     total_s: float = 0.0
 
 
-def wait_converged(net: "Network", t0: float, timeout: float, interval: float = 0.1,
-                   stages: list[tuple[str, Check]] | None = None) -> Convergence:
+def wait_stages(net: "Network", t0: float, timeout: float, interval: float = 0.1,
+                stages: list[tuple[str, Check]] | None = None) -> Convergence:
     """Poll the stages in order until all hold; raise ``TimeoutError`` listing what is still wrong."""
     result = Convergence()
     deadline = time.monotonic() + timeout
-    pending = list(stages if stages is not None else stages_for(net))
-    wrong: list[str] = []
-    while pending:
-        name, check = pending[0]
-        wrong = check(net)
-        if not wrong:
-            result.stages[name] = round(time.monotonic() - t0, 3)
-            pending.pop(0)
-            continue
-        if time.monotonic() > deadline:
+    for name, check in (stages if stages is not None else stages_for(net)):
+        out = poll(lambda: check(net), max(0.0, deadline - time.monotonic()), interval)
+        if not out.ok:
+            wrong = out.problems
             raise TimeoutError("; ".join(wrong[:6]) + (f" (+{len(wrong) - 6} more)" if len(wrong) > 6 else ""))
-        time.sleep(interval)
+        result.stages[name] = round(time.monotonic() - t0, 3)
     result.total_s = round(time.monotonic() - t0, 3)
     return result
+
+
+def wait_converged(net: "Network", timeout: float | None = None) -> Convergence:
+    """Wait until ``net`` (just started) has converged, counting from its start; then mark it up
+    (which starts the topology's behaviours). A timeout is one sentence naming what is wrong."""
+    timeout = timeout if timeout is not None else net.topo.params["converge.timeout_s"]
+    try:
+        net.convergence = wait_stages(net, net.t0, timeout)
+    except TimeoutError as e:
+        net.record(status="failed", error=str(e))
+        raise TestbedError(
+            f"{net.topo.name} did not converge within {timeout:.0f} s ({e}): "
+            f"check the configs and logs in {net.dir}."
+        ) from e
+    net.mark_up(convergence=net.convergence.__dict__)
+    return net.convergence

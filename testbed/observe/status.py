@@ -1,11 +1,10 @@
 """What a run looks like now: BGP and BFD sessions, and the path each expected prefix takes."""
 from __future__ import annotations
 
-import ipaddress
 import time
 from typing import Any, TYPE_CHECKING
 
-from testbed.system import kernel
+from testbed.observe import fib, peers
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -14,12 +13,10 @@ if TYPE_CHECKING:
 def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
     rows = []
     for name, r in net.topo.routers.items():
-        summary = net.frr[name].json("show bgp ipv4 unicast summary json")
-        peers = summary.get("peers", {}) if isinstance(summary, dict) else {}
-        bfd = {p.get("peer"): p for p in (net.frr[name].json("show bfd peers json") or [])} \
-            if any(n.bfd for n in r.neighbors) else {}
+        bgp = peers.bgp(net, name) if r.neighbors else {}
+        bfd = peers.bfd(net, name) if any(n.bfd for n in r.neighbors) else {}
         for n in r.neighbors:
-            p = peers.get(n.addr, {})
+            p = bgp.get(n.addr, {})
             b = bfd.get(n.addr)
             rows.append({
                 "router": name, "session": n.label, "peer": n.peer, "address": n.addr,
@@ -35,13 +32,9 @@ def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
 def paths(net: "Network") -> list[dict[str, Any]]:
     """For each expected prefix: the links its kernel next hops leave by."""
     rows = []
-    tables: dict[str, dict] = {}
+    tables = fib.tables(net, (e.node for e in net.topo.fib))
     for e in net.topo.fib:
-        if e.node not in tables:
-            with kernel.netlink(net.pid(e.node)) as ipr:
-                tables[e.node] = kernel.fib(ipr)
-        hops = tables[e.node].get(str(ipaddress.IPv4Network(e.prefix)), [])
-        via = net.topo.hop_names(e.node, hops)
+        via = fib.via(net, e.node, e.prefix, tables[e.node])
         rows.append({"node": e.node, "prefix": e.prefix, "via": via, "ok": e.problem(via) is None,
                      "expected_nexthops": e.nexthops, "expected_via": list(e.via)})
     return rows

@@ -9,21 +9,21 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from testbed.daemons import byoconfig
-from testbed.observe import converge
-from testbed.system import kernel
 from testbed.runtime import state
+from testbed.system import kernel
 from testbed.errors import TestbedError
 from testbed.daemons.frr import FrrRouter, dry_run
 from testbed.daemons.ipsec import Tunnels
 from testbed.system.procs import netns_inode, pids_in_netns, stop
 from testbed.daemons.render import frr_conf
-from testbed.model.topo import Topology
+from testbed.model.topo import Behaviour, Topology
 
 # Inside every node (never on the host): route, accept asymmetric paths, hash flows by ports
 # so ECMP spreads them, and skip next hops whose link has lost carrier, as a router does.
@@ -66,10 +66,11 @@ class Network:
         self.pids: dict[str, int] = {}     # node shell pids: the handle into each namespace
         self.mn = None
         self.state: dict[str, Any] = {}
-        self.convergence: converge.Convergence | None = None
+        self.convergence: Any = None       # set by testbed.observe.converge once converged
         self._stopping = threading.Event()
         self._claimed = False  # only a claimed run may be torn down by this object
-        self._supervisor: threading.Thread | None = None
+        self._behaviour_threads: list[threading.Thread] = []
+        self._state_lock = threading.Lock()
         unknown = set(self.configs) - set(topo.routers)
         if unknown:
             raise TestbedError(
@@ -101,7 +102,7 @@ class Network:
         for name in self.topo.nodes():
             self.nodes[name] = self.mn.addHost(name, cls=Node, ip=None)
             self.pids[name] = self.nodes[name].pid
-        self._record(status="starting")
+        self.record(status="starting")
         for i, link in enumerate(self.topo.links):
             self._add_link(i, link)
         for name in self.topo.nodes():
@@ -116,29 +117,15 @@ class Network:
             self._wait_outer_routes(deadline=time.monotonic() + 10)
             self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
             self.tunnels.start(self.nodes)
-            self._record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
-        self._record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
+            self.record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
+        self.record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
         self.t0 = t0
 
-    def wait_converged(self, timeout: float | None = None) -> converge.Convergence:
-        timeout = timeout if timeout is not None else self.topo.params["converge.timeout_s"]
-        try:
-            self.convergence = converge.wait_converged(self, self.t0, timeout)
-        except TimeoutError as e:
-            self._record(status="failed", error=str(e))
-            raise TestbedError(
-                f"{self.topo.name} did not converge within {timeout:.0f} s ({e}): "
-                f"check the configs and logs in {self.dir}."
-            ) from e
-        self._record(status="up", convergence=self.convergence.__dict__, started_at=time.time())
-        self._start_supervisor()
-        return self.convergence
-
-    def mark_up(self) -> None:
-        """Declare the run up once its daemons run, without waiting for convergence: a training
-        lab starts broken on purpose. The MSEE's prefix-limit behaviour runs all the same."""
-        self._record(status="up", started_at=time.time())
-        self._start_supervisor()
+    def mark_up(self, **fields: Any) -> None:
+        """Declare the run up (after convergence, or at once for a training lab, which starts
+        broken on purpose) and start the topology's behaviours (``Topology.behaviours``)."""
+        self.record(status="up", started_at=time.time(), **fields)
+        self._start_behaviours()
 
     def stop(self) -> None:
         """Stop everything this run started; safe to call twice and after a failed start."""
@@ -178,7 +165,7 @@ class Network:
             clean_run(self.run)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._claimed = True
-        self._record(status="claimed")
+        self.record(status="claimed")
 
     def _render_configs(self) -> dict[str, Path]:
         confs = {}
@@ -244,7 +231,12 @@ class Network:
                         raise TestbedError(f"{node} has no route to {peer} for tunnel {t.label}: check the topology.")
                     time.sleep(0.02)
 
-    def _record(self, **fields: Any) -> None:
+    def record(self, **fields: Any) -> None:
+        """Update the run's state file (status, timings, errors) with ``fields``."""
+        with self._state_lock:
+            self._record_locked(**fields)
+
+    def _record_locked(self, **fields: Any) -> None:
         self.state.update(
             run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
             params=self.topo.params.to_dict(),
@@ -255,35 +247,23 @@ class Network:
         )
         state.write(self.run, self.state)
 
-    # --- the MSEE's prefix-limit behaviour ---
-    def _start_supervisor(self) -> None:
-        limited = [(r, n) for r, n in self.topo.sessions() if n.max_prefix]
-        if not limited:
-            return
+    # --- behaviours: what the emulated side does by itself while the run is up ---
+    def _start_behaviours(self) -> None:
+        for b in self.topo.behaviours:
+            thread = threading.Thread(target=self._run_behaviour, args=(b,), name=b.name, daemon=True)
+            thread.start()
+            self._behaviour_threads.append(thread)
 
-        def loop() -> None:
-            # azure-facts: over the limit the session is dropped "and comes back once the count
-            # falls below". FRR would keep it down until cleared: retry it, as the MSEE does.
-            retry_s = self.topo.params["msee.prefix_limit_retry_s"]
-            down_since: dict[str, float] = {}
-            while not self._stopping.wait(1.0):
-                for r, n in limited:
-                    key = f"{r.name}/{n.addr}"
-                    try:
-                        info = self.frr[r.name].json(f"show bgp neighbors {n.addr} json").get(n.addr, {})
-                    except TestbedError:
-                        continue
-                    why = f"{info.get('lastResetDueTo', '')} {info.get('lastNotificationReason', '')}".lower()
-                    if "prefix" in why and info.get("bgpState") != "Established":
-                        since = down_since.setdefault(key, time.monotonic())
-                        if time.monotonic() - since >= retry_s:
-                            self.frr[r.name].vtysh(f"clear bgp ipv4 unicast {n.addr}")
-                            down_since.pop(key, None)
-                    else:
-                        down_since.pop(key, None)
-
-        self._supervisor = threading.Thread(target=loop, name="msee-prefix-limit", daemon=True)
-        self._supervisor.start()
+    def _run_behaviour(self, b: Behaviour) -> None:
+        """Step ``b`` every ``b.interval_s`` until the run stops; a failure is recorded in the
+        state file (``testbed status`` shows it) and printed, never swallowed."""
+        try:
+            while not self._stopping.wait(b.interval_s):
+                b.step(self)
+        except Exception as e:  # noqa: BLE001 - the thread's error must reach the user
+            message = f"{b.name} stopped: {e}"
+            self.record(errors=[*self.state.get("errors", []), message])
+            print(f"testbed: {message}", file=sys.stderr)
 
     @classmethod
     def attach(cls, run: str) -> "Network":

@@ -26,7 +26,6 @@ import logging
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import time
 from contextlib import ExitStack, contextmanager
@@ -38,13 +37,14 @@ from typing import Any, Callable, Iterator
 from testbed.model import catalog
 from testbed.observe import converge
 from testbed.measure import flowplan
-from testbed.system import kernel
+from testbed.observe import fib
+from testbed.system.poll import poll
 from testbed.measure import pathmark
 from testbed.results import plots
 from testbed.measure import probepair
 from testbed.errors import TestbedError
 from testbed.model.events import Event, now_ns
-from testbed.faults.faults import Fault
+from testbed.faults import Fault
 from testbed.runtime.net import Network
 from testbed.measure.outage import analyze_files, load_meta, load_records
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
@@ -83,16 +83,10 @@ class RunOutcome:
 # --- the network's state ---------------------------------------------------------------------
 def fib_snapshot(net: Network) -> Snapshot:
     """Next hops (gateway, interface) of every expected prefix in every expected node."""
-    by_node: dict[str, list[str]] = {}
-    for e in net.topo.fib:
-        by_node.setdefault(e.node, []).append(e.prefix)
-    snap: Snapshot = {}
-    for node, prefixes in by_node.items():
-        with kernel.netlink(net.pid(node)) as ipr:
-            table = kernel.fib(ipr)
-        for p in prefixes:
-            snap[(node, p)] = tuple(sorted((h["gateway"] or "", h["ifname"] or "") for h in table.get(p, [])))
-    return snap
+    tables = fib.tables(net, (e.node for e in net.topo.fib))
+    return {(e.node, e.prefix): tuple(sorted((h["gateway"] or "", h["ifname"] or "")
+                                             for h in fib.nexthops(tables[e.node], e.prefix)))
+            for e in net.topo.fib}
 
 
 def snapshot_changes(before: Snapshot, after: Snapshot, t_ns: int) -> list[Event]:
@@ -106,24 +100,21 @@ def sessions_wrong(net: Network) -> list[str]:
 
 def wait_baseline(net: Network, reference: Snapshot, timeout_s: float, poll_s: float,
                   events: list[Event]) -> tuple[bool, list[str]]:
-    """Poll until every FIB matches ``reference`` and every session is up."""
-    deadline = time.monotonic() + timeout_s
-    last = fib_snapshot(net)
-    wrong: list[str] = []
-    while True:
+    """Poll until every FIB matches ``reference`` and every session is up; the FIB changes
+    seen meanwhile go to ``events``."""
+    last = [fib_snapshot(net)]
+
+    def at_baseline() -> list[str]:
         snap = fib_snapshot(net)
-        events += snapshot_changes(last, snap, now_ns())
-        last = snap
-        if snap == reference:
-            wrong = sessions_wrong(net)
-            if not wrong:
-                return True, []
-        else:
-            wrong = [f"{n}: {p} via {', '.join(h[1] for h in hops) or 'nothing'}"
-                     for (n, p), hops in snap.items() if reference.get((n, p)) != hops]
-        if time.monotonic() > deadline:
-            return False, wrong
-        time.sleep(poll_s * (3 if snap == reference else 1))
+        events.extend(snapshot_changes(last[0], snap, now_ns()))
+        last[0] = snap
+        if snap != reference:
+            return [f"{n}: {p} via {', '.join(h[1] for h in hops) or 'nothing'}"
+                    for (n, p), hops in snap.items() if reference.get((n, p)) != hops]
+        return sessions_wrong(net)
+
+    out = poll(at_baseline, timeout_s, poll_s)
+    return out.ok, out.problems
 
 
 def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: float,
@@ -135,18 +126,20 @@ def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: fl
     if fault.settle == "baseline":
         ok, _ = wait_baseline(net, reference, deadline_s, opts.poll_s, events)
         return now_ns() if ok else None
-    deadline = time.monotonic() + deadline_s
-    last, changed_at = reference, None
-    while time.monotonic() < deadline:
-        snap = fib_snapshot(net)
-        t = now_ns()
-        if snap != last:
-            events += snapshot_changes(last, snap, t)
-            changed_at, last = t, snap
-        elif changed_at is not None and t - changed_at >= opts.stable_s * 1e9:
-            return changed_at
-        time.sleep(opts.poll_s)
-    return None
+    seen: dict[str, Any] = {"last": reference, "changed_at": None}
+
+    def changed_and_still() -> list[str]:
+        snap, t = fib_snapshot(net), now_ns()
+        if snap != seen["last"]:
+            events.extend(snapshot_changes(seen["last"], snap, t))
+            seen.update(last=snap, changed_at=t)
+        if seen["changed_at"] is None:
+            return ["no FIB has changed yet"]
+        if t - seen["changed_at"] < opts.stable_s * 1e9:
+            return [f"the FIBs changed less than {opts.stable_s:g} s ago"]
+        return []
+
+    return seen["changed_at"] if poll(changed_and_still, deadline_s, opts.poll_s).ok else None
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -366,7 +359,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     logging.getLogger("testbed").addHandler(handler)
     try:
         with Network(topo, run=opts.run_name) as net:
-            notes.append(f"converged in {net.wait_converged().total_s:.1f} s")
+            notes.append(f"converged in {converge.wait_converged(net).total_s:.1f} s")
             points = pathmark.mark_points(topo)
             pathmark.install(net, points)
             reference = fib_snapshot(net)

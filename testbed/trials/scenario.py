@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from testbed.errors import TestbedError
 from testbed.model import content
-from testbed.faults.faults import Fault
+from testbed.faults import Fault
 from testbed.model.params import Params
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from testbed.runtime import state
 from testbed.errors import TestbedError
 from testbed.measure.flowplan import MAX_FLOWS
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
+from testbed.observe import converge
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -53,7 +54,7 @@ def _bring_up(args: argparse.Namespace):
         if args.no_wait:
             net.mark_up()
         else:
-            net.wait_converged()
+            converge.wait_converged(net)
     except BaseException:
         net.stop()
         raise

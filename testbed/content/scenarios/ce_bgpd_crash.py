@@ -1,7 +1,7 @@
 """bgpd on ce1 dies (SIGKILL): zebra removes its routes and the peers see the TCP sessions
 close, so both directions leave the primary without waiting for a timer; restore starts bgpd
 again and the sessions come back."""
-from testbed.faults.faults import DaemonKill
+from testbed.faults import DaemonKill
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_below

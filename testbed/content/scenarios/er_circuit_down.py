@@ -5,7 +5,7 @@ VPN in both directions; when the circuit returns, traffic returns to ExpressRout
 Microsoft's lab figure for this failover with BFD is "a few seconds (less than 10)"; here the
 window is the BFD detection ((M-1)*I, M*I] plus the withdraw's way through three BGP speakers
 per direction (ce/msee, core/ergw, vnet)."""
-from testbed.faults.faults import Blackhole, Together
+from testbed.faults import Blackhole, Together
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import (FRR_SPEAKER_MS, Scenario, Verdict, all_of, back_to_baseline,

@@ -1,6 +1,6 @@
 """The ExpressRoute primary link flaps (carrier down 1 s, up 1 s, three times): every loss of
 carrier fails over at once, and every return must not cost traffic either."""
-from testbed.faults.faults import LinkFlap
+from testbed.faults import LinkFlap
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, outage_below

@@ -3,7 +3,7 @@ BFD declares the peer down after M missed intervals, BGP withdraws, the FIBs fol
 
 BFD detection of a silent failure falls in ((M-1)*I, M*I] (transmit jitter 75-100 % of I);
 each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for the reverse)."""
-from testbed.faults.faults import Blackhole
+from testbed.faults import Blackhole
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within

@@ -1,6 +1,6 @@
 """Silent failure of the ExpressRoute primary link with BFD off: only the BGP hold timer
 notices, in (hold - keepalive, hold] after the last keepalive got through."""
-from testbed.faults.faults import Blackhole
+from testbed.faults import Blackhole
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within

@@ -1,7 +1,7 @@
 """Carrier loss on the ExpressRoute primary link: the kernel flushes the link's next hops and
 FRR's fast-external-failover drops the eBGP session at once, with no timer involved; what is
 left is FRR's own processing in the one BGP speaker that reroutes through its twin (REACTION_MS)."""
-from testbed.faults.faults import LinkDown
+from testbed.faults import LinkDown
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_below

@@ -2,7 +2,7 @@
 only. Azure routes by longest prefix first, so Azure-to-on-prem traffic for that /24 moves to
 the VPN while on-prem-to-Azure stays on ExpressRoute: asymmetric paths, which a stateful
 firewall on either side would break. The scenario detects the asymmetry."""
-from testbed.faults.faults import MoreSpecific
+from testbed.faults import MoreSpecific
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline, flows_only_on

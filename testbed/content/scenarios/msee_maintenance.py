@@ -2,7 +2,7 @@
 its traffic to the secondary before anything breaks (a graceful drain), and back afterwards.
 Both paths stay up throughout, so at most a packet or so may be lost while the FIBs change.
 Only on-prem -> Azure is drained: the prepend steers what on-prem chooses, not the gateway."""
-from testbed.faults.faults import AsPathPrepend
+from testbed.faults import AsPathPrepend
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, loss_at_most, moved_off

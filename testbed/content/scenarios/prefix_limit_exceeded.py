@@ -5,7 +5,7 @@ withdrawing the leak lets the MSEE bring the session back (after msee.prefix_lim
 Run without the CE interconnect: over it, ce2 would learn the leak by iBGP and pass it to msee2
 as well, and both sessions would drop (the whole circuit: what a leak does to a CE pair with no
 outbound prefix filter toward the MSEEs; `testbed lint` flags that)."""
-from testbed.faults.faults import PrefixFlood
+from testbed.faults import PrefixFlood
 from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, moved_off, outage_below
