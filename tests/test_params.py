@@ -2,6 +2,7 @@
 import pytest
 
 from testbed.errors import TestbedError
+from testbed.model import catalog
 from testbed.model.params import Params, load_file, parse_sets
 
 
@@ -31,8 +32,9 @@ def test_set_coerces_to_the_default_type():
     ({"vnet.prefix": "10.10.0.1/16"}, "not an IPv4 prefix"),
 ])
 def test_bad_values_get_one_clear_sentence(overrides, words):
+    """Each topology validates the parameters it uses; the hybrid uses them all."""
     with pytest.raises(TestbedError) as e:
-        Params(overrides)
+        catalog.build("hybrid", overrides)
     msg = str(e.value)
     assert words in msg and "\n" not in msg and msg.endswith(".")
 

@@ -7,8 +7,9 @@ going out of or coming in by the path's interface, in both directions, and the r
 records the TOS byte of each packet (``testbed.measure.probe``: flags bits 8-15). Only probe packets
 (UDP to the probe ports) are marked: BFD and BGP keep their own DSCP.
 
-Marks come from link labels (:data:`PATH_DSCP`) and, in a VPN topology, from its IPsec tunnels
-(``topo.tunnels``: the on-prem TUN device of each, e.g. ``ipsec0`` in ``vpn1``).
+The paths and their marks are the topology's (``Topology.paths``, declared by its builders):
+a link's mark point is its on-prem end, an IPsec tunnel's the on-prem TUN device (``ipsec0`` in
+``vpn1``). Any label and any number of paths (up to 63, DSCP's room) work.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from testbed.model.topo import Topology
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
 
-PATH_DSCP: dict[str, int] = {"er-primary": 10, "er-secondary": 20, "vpn-tunnel0": 30, "vpn-tunnel1": 40}
 UNMARKED = "unmarked"
 NFT_TABLE = "tbpath"
 NFT_PRIORITY = -150  # mangle: after the faults' drops (-400)
@@ -40,17 +40,17 @@ class MarkPoint:
 
 
 def mark_points(topo: Topology) -> list[MarkPoint]:
-    """One mark point per link whose label names a path, on the link's on-prem router."""
+    """One mark point per path the topology declares, where the path starts on-prem."""
+    tunnels = {t.label: t for t in topo.tunnels}
     points = []
-    for link in topo.links:
-        dscp = PATH_DSCP.get(link.label)
-        if dscp is None:
+    for label, dscp in topo.paths.items():
+        if label in tunnels:  # an IPsec tunnel's path starts at the on-prem TUN device
+            points.append(MarkPoint(tunnels[label].onprem, tunnels[label].onprem_tun, label, dscp))
             continue
+        link = topo.link_named(label)
         a = topo.routers.get(link.a.node)
         end = link.a if a is not None and a.role == "onprem" else link.b
-        points.append(MarkPoint(end.node, end.name, link.label, dscp))
-    for t in topo.tunnels:  # an IPsec tunnel's path starts at the on-prem TUN device
-        points.append(MarkPoint(t.onprem, t.onprem_tun, t.label, PATH_DSCP[t.label]))
+        points.append(MarkPoint(end.node, end.name, label, dscp))
     return points
 
 

@@ -28,4 +28,6 @@ def build(name: str, overrides: dict | None = None) -> Topology:
     """Validate parameters and build the named topology's model."""
     mod = module(name)
     params = Params(overrides or {}, extra=getattr(mod, "PARAMS", None))
+    if hasattr(mod, "validate"):
+        mod.validate(params)
     return mod.build(params)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from testbed.errors import TestbedError
+from testbed.model.addressing import Pool
 from testbed.model.params import Params
 
 IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
@@ -170,6 +171,11 @@ class Topology:
     # it all); for a user's configs, whose paths the testbed cannot know beforehand
     quiet_s: float = 0.0
     behaviours: list[Behaviour] = field(default_factory=list)
+    # the paths probe traffic is attributed to (link or tunnel label -> DSCP mark), declared
+    # by the builders in order: testbed.measure.pathmark marks them at their on-prem end
+    paths: dict[str, int] = field(default_factory=dict)
+    endpoints: tuple[str, str] = ("h1", "vm1")      # the probe pair, on-prem first
+    pools: dict[str, Pool] = field(default_factory=dict)
     _ifcount: dict[str, int] = field(default_factory=dict)
 
     # --- building ---
@@ -177,6 +183,16 @@ class Topology:
         r = Router(name=name, asn=asn, role=role, router_id=router_id, **kw)
         self.routers[name] = r
         return r
+
+    def path(self, label: str) -> int:
+        """Declare the link or tunnel ``label`` a path whose traffic is told apart; its DSCP mark."""
+        if label not in self.paths:
+            used = set(self.paths.values())
+            free = [d for d in (*range(10, 64, 10), *range(1, 64)) if d not in used]
+            if not free:
+                raise TestbedError(f"{self.name} declares more than 63 paths: DSCP has no mark left.")
+            self.paths[label] = free[0]
+        return self.paths[label]
 
     def host(self, name: str, role: str) -> Host:
         h = Host(name=name, role=role)
@@ -285,8 +301,3 @@ class Topology:
 
     def address(self, node: str, index: int = 0) -> str:
         return str(list(self.interfaces(node))[index].addr.ip)
-
-
-def subnets(pool: str, prefixlen: int) -> Iterator[ipaddress.IPv4Network]:
-    """Consecutive subnets of ``prefixlen`` carved from ``pool`` (link addressing)."""
-    return ipaddress.IPv4Network(pool).subnets(new_prefix=prefixlen)

@@ -265,7 +265,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
         seen = stack.enter_context(watchers(net, ctx.notes, workdir))
         if opts.pcap:
             stack.enter_context(pcaps(net, fault, workdir))
-        files = stack.enter_context(probepair.probes(net, sc.endpoints, workdir, ctx.ports, opts.rate))
+        files = stack.enter_context(probepair.probes(net, net.topo.endpoints, workdir, ctx.ports, opts.rate))
         time.sleep(opts.lead_s)
         try:
             inj = fault.inject(net)
@@ -301,7 +301,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
 
 def analyse(trial: Trial, ctx: Context, files: dict[str, Path], inj: Event, rst: Event, stop_ns: int) -> None:
     """Outage per phase, flow and direction; paths; the traffic series; control-plane timings."""
-    a, b = ctx.scenario.endpoints
+    a, b = ctx.net.topo.endpoints
     inject_cut, restore_cut = inj.detail["issued_ns"], rst.detail["issued_ns"]
     run = analyze_files(str(files[a]), str(files[b]), names=(a, b))
     receiver = {f"{a}->{b}": files[b], f"{b}->{a}": files[a]}
@@ -350,7 +350,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
         "fault": scenario.fault(topo.params).describe(), "trials_planned": trials_n,
         "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
         "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
-        "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(scenario.endpoints)},
+        "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},
     })
     notes: list[str] = []
     trials: list[Trial] = []
@@ -363,7 +363,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
             points = pathmark.mark_points(topo)
             pathmark.install(net, points)
             reference = fib_snapshot(net)
-            flows = flowplan.plan(net, scenario.endpoints, net.dir / "preflight", opts.flows)
+            flows = flowplan.plan(net, net.topo.endpoints, net.dir / "preflight", opts.flows)
             writer.meta["probe"]["plan"] = flows.to_dict()
             if flows.uncovered:
                 _note(notes, f"{opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")

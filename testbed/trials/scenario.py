@@ -48,7 +48,6 @@ class Scenario:
     trials: int = 5
     #: seconds after the fault by which the network must have settled (else the trial fails)
     deadline_s: Callable[[Params], float] = lambda p: 30.0
-    endpoints: tuple[str, str] = ("h1", "vm1")  # the probe pair, on-prem first
 
 
 def names() -> list[str]:

@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 from testbed.errors import TestbedError
-from testbed.model.params import Param, Params
-from testbed.model.topo import FibExpectation, Topology, subnets
+from testbed.model.addressing import Pool
+from testbed.model.params import Param, Params, disjoint
+from testbed.model.topo import FibExpectation, Topology
 
 PARAMS = {
     "chain.routers": Param(8, "routers in the chain (2 to 4096)"),
@@ -26,19 +27,25 @@ ASN_BASE = 4_200_000_000  # RFC 6996 private 4-byte ASNs
 MAX_PING_HOPS = 63         # net.ipv4.ip_default_ttl (64) - 1
 
 
-def build(p: Params) -> Topology:
+def validate(p: Params) -> None:
     n = p["chain.routers"]
     if not 2 <= n <= 4096:
         raise TestbedError(f"chain.routers is {n}: a chain needs 2 to 4096 routers (the /30 pool's size).")
-    t = Topology("chain", p)
-    links, lans = subnets(p["chain.links"], 30), subnets(p["chain.lans"], 24)
+    disjoint(p, ["chain.links", "chain.lans"])
+
+
+def build(p: Params) -> Topology:
+    n = p["chain.routers"]
+    t = Topology("chain", p, endpoints=("h1", "h2"))
+    links = Pool("chain.links", p.net("chain.links"), 30)
+    lans = Pool("chain.lans", p.net("chain.lans"), 24)
     names = [f"r{i}" for i in range(1, n + 1)]
     for i, name in enumerate(names, start=1):
         t.router(name, asn=ASN_BASE + i, role="chain", router_id=f"10.255.{i // 256}.{i % 256}")
     for a, b in zip(names, names[1:]):
-        t.ebgp(t.link(a, b, next(links), label=f"{a}-{b}"), f"{a}-{b}")
+        t.ebgp(t.link(a, b, links.subnet(f"{a}-{b}"), label=f"{a}-{b}"), f"{a}-{b}")
     for host, router in (("h1", names[0]), ("h2", names[-1])):
-        lan = next(lans)
+        lan = lans.subnet(f"{host}-lan")
         t.host(host, role="chain").gateway = str(lan.network_address + 1)
         t.link(host, router, lan, label=f"{host}-lan", a_host=10, b_host=1)
         t.routers[router].networks.append(str(lan))

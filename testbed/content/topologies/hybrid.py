@@ -13,23 +13,33 @@
 - On-prem: local preference 150 on routes learned over ExpressRoute against 100 over the VPN.
 - With everything up, h1 <-> vm1 takes ExpressRoute both ways (load-shared over both links);
   with both ER links gone it takes the VPN (over both tunnels); when ER comes back it returns.
+- Paths told apart: ``er-primary``, ``er-secondary``, ``vpn-tunnel0``, ``vpn-tunnel1``.
 """
 from __future__ import annotations
 
-from testbed.model.params import Params
-from testbed.model.topo import Topology, subnets
-from testbed.content.topologies import expressroute, vpn
+from testbed.azure import expressroute, onprem, vnet, vpngateway
+from testbed.model.params import Params, disjoint
+from testbed.model.topo import Topology
+
+RANGES = ["onprem.prefix", "er.peering_subnet", "msee.backbone", "vnet.prefix", "inet.prefix"]
+
+
+def validate(p: Params) -> None:
+    onprem.validate(p)
+    vnet.validate(p)
+    expressroute.validate(p)
+    vpngateway.validate(p)
+    disjoint(p, RANGES)
 
 
 def build(p: Params) -> Topology:
     t = Topology("hybrid", p)
-    expressroute.add_onprem(t, p)
-    expressroute.add_vnet(t, p)
-    gw_links = list(subnets(p["vnet.gateway_subnet"], 30))
-    expressroute.add_expressroute(t, p, gw_links)
+    onprem.add_onprem(t, p)
+    vnet.add_vnet(t, p)
+    expressroute.add_expressroute(t, p)
     expressroute.add_interconnects(t, p)
-    vpn.add_vpn(t, p, gw_links[1:])
+    vpngateway.add_vpn(t, p)
     expressroute.add_expectations(t, p)
-    vpn.add_expectations(t, p, vpn_primary=False)
-    expressroute.add_reach(t)
+    vpngateway.add_expectations(t, p, vpn_primary=False)
+    vnet.add_reach(t)
     return t

@@ -1,0 +1,28 @@
+"""How the reference networks lay out their address pools (one place: builders ask by name).
+
+Each pool is a parameter; the names in its layout keep their subnets whichever parts a topology
+has, so the VPN-only topology and the hybrid give ``core-vpn1`` the same addresses, and a
+user's config written for one fits the other.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from testbed.model.addressing import Pool
+from testbed.model.topo import Topology
+
+# key -> (prefix length, names from the start, names from the end)
+LAYOUT: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
+    "onprem.links": (30, ("core-ce1", "core-ce2", "ce-interconnect"), ("core-vpn1",)),
+    "msee.backbone": (30, ("msee1-ergw", "msee2-ergw", "msee-interconnect"), ()),
+    "vnet.gateway_subnet": (30, ("ergw-vnet", "vpngw0-vnet", "vpngw1-vnet"), ()),
+    "inet.prefix": (30, ("inet-vpn1", "inet-vpngw0", "inet-vpngw1"), ()),
+}
+
+
+def subnet(t: Topology, key: str, name: str) -> ipaddress.IPv4Network:
+    """The subnet of pool ``key`` (a parameter) that the link ``name`` gets in ``t``."""
+    if key not in t.pools:
+        prefixlen, layout, tail = LAYOUT[key]
+        t.pools[key] = Pool(key, t.params.net(key), prefixlen, layout, tail)
+    return t.pools[key].subnet(name)
