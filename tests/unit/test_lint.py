@@ -9,7 +9,7 @@ import pytest
 from testbed.ui import cli
 from testbed.azure.lint import Finding, lint_files
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policy"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy"
 GOOD = {name: (EXAMPLE / f"{name}.conf").read_text() for name in ("ce1", "ce2", "vpn1")}
 
 

@@ -42,7 +42,7 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, nftables)"),
 ]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ADDR = {"pra": "10.199.0.1", "prb": "10.199.0.2"}
 CLOCK = time.CLOCK_MONOTONIC
 MS = 1_000_000

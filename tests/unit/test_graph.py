@@ -86,18 +86,3 @@ def test_cli_refuses_an_unknown_topology_in_one_sentence():
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == ["testbed: unknown topology 'nosuch': choose one of "
                                                + ", ".join(catalog.names()) + " ('testbed list')."]
-
-
-@pytest.mark.integration
-def test_cli_draws_a_running_run_with_its_session_states(tmp_path):
-    up = tb("up", "expressroute", "-d", "--name", "labgraph")
-    assert up.returncode == 0, up.stderr
-    try:
-        png = tmp_path / "live.png"
-        res = tb("graph", "--run", "labgraph", "--png", str(png))
-        assert res.returncode == 0, res.stderr
-        sessions = [l for l in res.stdout.splitlines() if "BGP" in l and ("<->" in l)]
-        assert sessions and all(l.endswith("[Established]") for l in sessions), res.stdout
-        assert png.read_bytes()[:8] == PNG_MAGIC
-    finally:
-        assert tb("down", "--name", "labgraph").returncode == 0
