@@ -43,6 +43,14 @@ def _console():
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
+def _shown(path: Path) -> str:
+    """A path as short as it reads: relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 # --- up / serve -------------------------------------------------------------------------------
 def _bring_up(args: argparse.Namespace):
     from testbed.runtime.net import Network
@@ -403,7 +411,7 @@ def cmd_lab_list(args: argparse.Namespace) -> int:
     found = [labs.load(name) for name in labs.names()]
     width = max((len(lab.title) for lab in found), default=0)
     for lab in found:
-        print(f"  {lab.number:2}  {lab.title:{width}}  {lab.topology:13} labs/{lab.name}/README.md")
+        print(f"  {lab.number:2}  {lab.title:{width}}  {lab.topology:13} {_shown(lab.dir / 'README.md')}")
     return 0
 
 
