@@ -1,12 +1,4 @@
-"""Trial results: the figures of one trial, their statistics, and the files a run leaves.
-
-A run writes ``<out>/<scenario>/<UTC time>/``::
-
-    summary.json        parameters, versions, statistics, one entry per trial
-    trials.csv          one row per trial
-    trials/NNN.json     everything about trial NNN (written the moment it ends)
-    trials/NNN.png      its timeline (testbed.results.plots)
-    ecdf.png            outage over the trials
+"""Trial results: the figures of one trial and their statistics (the files: ``store``).
 
 Phases of a trial, cut at the instants the fault was issued: *baseline* (before the fault),
 *fault* (from inject to restore: the failover) and *restore* (from restore on: the failback).
@@ -16,13 +8,9 @@ the fault's).
 """
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 import statistics
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from testbed.model.events import Event
@@ -278,126 +266,3 @@ def summarize(trials: list[Trial]) -> dict[str, Any]:
             "ok": bool(trials) and all(t.ok for t in trials),
             "stats": {k: stats(r.get(k) for r in rows) for k in keys},
             "trials": rows}
-
-
-# --- files -----------------------------------------------------------------------------------
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
-
-
-class RunWriter:
-    """The directory of one run; every trial is on disk the moment it ends."""
-
-    def __init__(self, root: Path, scenario: str, started_utc: str, meta: Mapping[str, Any]) -> None:
-        self.dir = Path(root) / scenario / started_utc
-        self.trials_dir = self.dir / "trials"
-        self.trials_dir.mkdir(parents=True, exist_ok=False)
-        self.meta = {"scenario": scenario, "started_utc": started_utc, **meta}
-        self.trials: list[Trial] = []
-        self.write_summary()
-
-    def trial_path(self, index: int, suffix: str) -> Path:
-        return self.trials_dir / f"{index:03d}{suffix}"
-
-    def add(self, trial: Trial) -> Path:
-        path = self.trial_path(trial.index, ".json")
-        _write_json(path, trial.to_dict())
-        self.trials.append(trial)
-        self.write_summary()
-        return path
-
-    def write_summary(self, **extra: Any) -> None:
-        summary = {**self.meta, **summarize(self.trials), **extra}
-        _write_json(self.dir / "summary.json", summary)
-        rows = summary["trials"]
-        with open(self.dir / "trials.csv", "w", newline="") as f:
-            cols = list(dict.fromkeys(k for r in rows for k in r)) or ["trial"]
-            w = csv.DictWriter(f, fieldnames=cols)
-            w.writeheader()
-            w.writerows(rows)
-
-
-def load_summary(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((Path(run_dir) / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        from testbed.errors import TestbedError
-        raise TestbedError(f"{run_dir} holds no readable summary.json ({e}): point at a run directory.") from e
-
-
-def load_trial(path: Path) -> Trial:
-    return Trial.from_dict(json.loads(Path(path).read_text()))
-
-
-def find_runs(path: Path) -> list[Path]:
-    """Run directories at or below ``path`` (each has a summary.json), oldest first."""
-    p = Path(path)
-    if (p / "summary.json").is_file():
-        return [p]
-    return sorted((s.parent for s in p.rglob("summary.json")), key=lambda d: (d.name, str(d)))
-
-
-def compare(current: Mapping[str, Any], baseline: Mapping[str, Any],
-            metrics: Iterable[str] = ("outage_ms", "restore_outage_ms", "detection_ms"),
-            figures: Iterable[str] = ("p50", "p95", "max", "mean")) -> list[dict[str, Any]]:
-    """Per metric and statistic: baseline, current, change (ms and %)."""
-    rows = []
-    for m in metrics:
-        cur, base = current["stats"].get(m, {}), baseline["stats"].get(m, {})
-        for fig in figures:
-            a, b = base.get(fig), cur.get(fig)
-            delta = None if a is None or b is None else round(b - a, 3)
-            pct = None if delta is None or not a else round(100.0 * delta / a, 1)
-            rows.append({"metric": m, "stat": fig, "baseline": a, "current": b, "delta": delta, "pct": pct})
-    return rows
-
-
-# --- tables for people (rich) ----------------------------------------------------------------
-def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{v:.0f}"
-
-
-def summary_table(summaries: list[Mapping[str, Any]]):
-    """One row per run: verdict, outage statistics, failback, detection."""
-    from rich import box
-    from rich.table import Table
-    t = Table(title="Failure scenarios (ms; outage = longest gap of any flow, either direction)",
-              box=box.SIMPLE_HEAD)
-    for col in ("scenario", "run", "trials", "verdict", "outage p50", "p95", "min", "max", "mean", "stdev",
-                "failback max", "detection p50"):
-        t.add_column(col, justify="left" if col in ("scenario", "run", "verdict") else "right")
-    for s in summaries:
-        o, r, d = (s["stats"].get(k, {}) for k in ("outage_ms", "restore_outage_ms", "detection_ms"))
-        verdict = "[green]PASS[/]" if s.get("ok") else "[red]FAIL[/]"
-        done, planned = s.get("trials_done", 0), s.get("trials_planned", 0)
-        trials = f"{s.get('passed', 0)}/{done}" + (f" of {planned}" if planned > done else "")
-        t.add_row(s["scenario"], s.get("started_utc", ""), trials,
-                  verdict, _ms(o.get("p50")), _ms(o.get("p95")), _ms(o.get("min")), _ms(o.get("max")),
-                  _ms(o.get("mean")), _ms(o.get("stdev")), _ms(r.get("max")), _ms(d.get("p50")))
-    return t
-
-
-def failures(summary: Mapping[str, Any]) -> list[str]:
-    """A line per failed trial: its number and the reason."""
-    return [f"trial {r['trial']}: {r['reason']}" for r in summary.get("trials", []) if not r.get("ok")]
-
-
-def diff_table(current: Mapping[str, Any], baseline: Mapping[str, Any]):
-    from rich import box
-    from rich.table import Table
-    a, b = baseline.get("params", {}), current.get("params", {})
-    changed = [f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-    t = Table(title=f"{current['scenario']}: {current.get('started_utc')} against baseline "
-                    f"{baseline.get('started_utc')} (ms)", box=box.SIMPLE_HEAD,
-              caption=f"parameters changed: {', '.join(changed)}" if changed else "same parameters")
-    for col in ("metric", "stat", "baseline", "current", "change", "%"):
-        t.add_column(col, justify="left" if col in ("metric", "stat") else "right")
-    for row in compare(current, baseline):
-        d = row["delta"]
-        colour = "" if d is None or abs(d) < 1 else ("red" if d > 0 else "green")
-        change = "-" if d is None else f"[{colour}]{d:+.0f}[/]" if colour else f"{d:+.0f}"
-        t.add_row(row["metric"], row["stat"], _ms(row["baseline"]), _ms(row["current"]), change,
-                  "-" if row["pct"] is None else f"{row['pct']:+.1f}")
-    return t

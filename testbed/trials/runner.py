@@ -49,7 +49,8 @@ from testbed.runtime.net import Network
 from testbed.measure.outage import analyze_files, load_meta, load_records
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
 from testbed.system.procs import stop_process
-from testbed.results.trial import RunWriter, Trial, direction_figures, load_summary, timings
+from testbed.results.trial import Trial, direction_figures, timings
+from testbed.results.store import RunWriter, load_summary
 from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline
 
 Snapshot = dict[tuple[str, str], tuple[tuple[str, str], ...]]

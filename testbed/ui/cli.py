@@ -271,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from testbed.results import trial as results
+    from testbed.results import report
     from testbed.trials import runner
     from testbed.trials import scenario
     from testbed.runtime.net import Interrupted, install_signal_handlers
@@ -290,31 +290,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130
     con = _console()
-    con.print(results.summary_table([o.summary for o in done]))
+    con.print(report.summary_table([o.summary for o in done]))
     for o in done:
         verdict = "[green]PASS[/]" if o.summary["ok"] else "[red]FAIL[/]"
         con.print(f"{verdict} {o.summary['scenario']}: {o.summary['description']} -> {o.dir}")
-        for line in results.failures(o.summary) + [f"note: {n}" for n in o.notes]:
+        for line in report.failures(o.summary) + [f"note: {n}" for n in o.notes]:
             con.print(f"    {line}", highlight=False)
     return 0 if all(o.summary["ok"] for o in done) else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from testbed.results import trial as results
-    runs = results.find_runs(Path(args.dir))
+    from testbed.results import report, store
+    runs = store.find_runs(Path(args.dir))
     if not runs:
         raise TestbedError(f"no run results (summary.json) under {args.dir}: point at a results directory.")
-    summaries = [results.load_summary(r) for r in runs]
+    summaries = [store.load_summary(r) for r in runs]
     con = _console()
-    con.print(results.summary_table(summaries))
+    con.print(report.summary_table(summaries))
     for s in summaries:
-        for line in results.failures(s):
+        for line in report.failures(s):
             con.print(f"  {s['scenario']} {line}", highlight=False)
     if args.baseline:
-        base = {b["scenario"]: b for b in map(results.load_summary, results.find_runs(Path(args.baseline)))}
+        base = {b["scenario"]: b for b in map(store.load_summary, store.find_runs(Path(args.baseline)))}
         for s in summaries:
             if s["scenario"] in base:
-                con.print(results.diff_table(s, base[s["scenario"]]))
+                con.print(report.diff_table(s, base[s["scenario"]]))
             else:
                 con.print(f"{s['scenario']}: no run of it under {args.baseline} to compare with")
     return 0

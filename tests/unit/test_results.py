@@ -9,10 +9,12 @@ import pytest
 from rich.console import Console
 
 from testbed.results import plots
+from testbed.results import report, store
 from testbed.results import trial as results
 from testbed.model.events import Event
 from testbed.measure.outage import Records, analyze_direction
-from testbed.results.trial import RunWriter, Trial
+from testbed.results.trial import Trial
+from testbed.results.store import RunWriter
 
 MS = 1_000_000
 
@@ -111,22 +113,22 @@ def test_run_writer_keeps_every_trial_and_a_summary(tmp_path):
     assert json.loads((w.dir / "summary.json").read_text())["trials_done"] == 0  # written at once
     w.add(trial(set(range(100, 200)), 1))
     w.add(trial(set(range(100, 300)), 2, ok=False))
-    s = results.load_summary(w.dir)
+    s = store.load_summary(w.dir)
     assert s["trials_done"] == 2 and s["passed"] == 1 and s["ok"] is False
     assert s["params"] == {"bfd.interval_ms": 300}
     assert s["stats"]["outage_ms"]["max"] == pytest.approx(201.0)
     assert s["stats"]["h1->vm1 outage_ms"]["n"] == 2
     rows = list(csv.DictReader(io.StringIO((w.dir / "trials.csv").read_text())))
     assert [r["trial"] for r in rows] == ["1", "2"] and rows[0]["h1->vm1 paths during"] == "er-secondary"
-    assert results.load_trial(w.trial_path(2, ".json")).outage_ms == pytest.approx(201.0)
-    assert results.find_runs(tmp_path) == [w.dir] and results.find_runs(w.dir) == [w.dir]
-    assert results.failures(s) == ["trial 2: because"]
+    assert store.load_trial(w.trial_path(2, ".json")).outage_ms == pytest.approx(201.0)
+    assert store.find_runs(tmp_path) == [w.dir] and store.find_runs(w.dir) == [w.dir]
+    assert report.failures(s) == ["trial 2: because"]
 
 
 def test_compare_against_a_baseline():
     cur = {"stats": {"outage_ms": {"p50": 880.0, "p95": 990.0, "max": 1000.0, "mean": 870.0}}}
     base = {"stats": {"outage_ms": {"p50": 800.0, "p95": 900.0, "max": None, "mean": 0.0}}}
-    rows = {r["stat"]: r for r in results.compare(cur, base, metrics=("outage_ms",))}
+    rows = {r["stat"]: r for r in report.compare(cur, base, metrics=("outage_ms",))}
     assert rows["p50"]["delta"] == 80.0 and rows["p50"]["pct"] == 10.0
     assert rows["max"]["delta"] is None and rows["mean"]["pct"] is None
 
@@ -134,10 +136,10 @@ def test_compare_against_a_baseline():
 def test_tables_render(tmp_path):
     w = RunWriter(tmp_path, "er-primary-blackhole", "20260101T000000Z", {})
     w.add(trial(set(range(100, 200))))
-    s = results.load_summary(w.dir)
+    s = store.load_summary(w.dir)
     con = Console(file=io.StringIO(), width=200)
-    con.print(results.summary_table([s]))
-    con.print(results.diff_table(s, s))
+    con.print(report.summary_table([s]))
+    con.print(report.diff_table(s, s))
     out = con.file.getvalue()
     assert "er-primary-blackhole" in out and "PASS" in out and "+0" in out
 
