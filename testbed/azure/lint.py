@@ -24,7 +24,7 @@ MIN_KEEPALIVE = DEFAULTS["msee.min_keepalive_s"].default    # 3 s
 MIN_HOLD = DEFAULTS["msee.min_hold_s"].default              # 10 s
 TUNNEL_MTU = DEFAULTS["vpn.mtu"].default                    # 1,400
 TUNNEL_MSS = DEFAULTS["vpn.mss"].default                    # 1,350
-# azure-facts: custom APIPA BGP addresses for the VPN gateway lie in 169.254.21.0-169.254.22.255.
+# docs/azure.md#site-to-site-vpn-gateway: custom APIPA BGP addresses for the VPN gateway lie in 169.254.21.0-169.254.22.255.
 APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
 
 
@@ -99,7 +99,7 @@ def timers(cfg: FrrConfig) -> Iterator[Finding]:
 
 
 def vpn_session(cfg: FrrConfig) -> Iterator[Finding]:
-    """azure-facts: on-prem needs a /32 host route to the Azure BGP address and eBGP multihop."""
+    """docs/azure.md#site-to-site-vpn-gateway: on-prem needs a /32 host route to the Azure BGP address and eBGP multihop."""
     hosts = {s.prefix for s in cfg.statics if s.prefix.prefixlen == 32}
     for peer in cfg.peers():
         if not is_apipa(cfg, peer):
@@ -185,7 +185,7 @@ def outbound(cfg: FrrConfig, peer: Neighbor) -> Outbound:
 
 
 def prefix_count(cfg: FrrConfig, limit: int) -> Iterator[Finding]:
-    """azure-facts: over 4,000 (10,000 Premium) advertised prefixes the MSEE drops the session."""
+    """docs/azure.md#prefix-limits: over 4,000 (10,000 Premium) advertised prefixes the MSEE drops the session."""
     fix = ("advertise summaries only (an outbound prefix list of your aggregates, "
            f"at most {limit:,} prefixes)")
     for peer in cfg.peers():
@@ -221,7 +221,7 @@ def _local_prefs(cfg: FrrConfig, peer: Neighbor) -> list[tuple[int, int, bool]]:
 
 
 def er_preferred(configs: list[FrrConfig]) -> Iterator[Finding]:
-    """azure-facts: on-prem must mirror Azure's choice with a higher local preference on routes
+    """docs/azure.md#route-preference: on-prem must mirror Azure's choice with a higher local preference on routes
     learned over ExpressRoute (or AS-path prepending on the VPN), else traffic is asymmetric."""
     er = [(c, p, lp) for c in configs for p in c.peers() if is_er(c, p) for lp in _local_prefs(c, p)]
     vpn = [(c, p, lp) for c in configs for p in c.peers() if is_vpn(c, p) for lp in _local_prefs(c, p)]
@@ -242,7 +242,7 @@ def er_preferred(configs: list[FrrConfig]) -> Iterator[Finding]:
 
 
 def more_specific_vpn(configs: list[FrrConfig]) -> Iterator[Finding]:
-    """azure-facts: a more-specific prefix advertised over the VPN pulls Azure-to-on-prem
+    """docs/azure.md#route-preference: a more-specific prefix advertised over the VPN pulls Azure-to-on-prem
     traffic for it onto the VPN (Azure takes the longest prefix before preferring ExpressRoute)."""
     er_ranges: list[PrefixEntry] = []
     for c in configs:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from testbed.errors import TestbedError
 
-# ASNs a customer may not use on ExpressRoute (azure-facts: "reserved ASNs": 65515-65520, 8074,
+# ASNs a customer may not use on ExpressRoute (docs/azure.md#expressroute-private-peering: 65515-65520, 8074,
 # 8075, 12076).
 RESERVED_ASNS = frozenset({8074, 8075, 12076, *range(65515, 65521)})
 
@@ -37,51 +37,53 @@ DEFAULTS: dict[str, Param] = {
     "onprem.hold_s":         Param(180, "BGP hold time the CEs configure toward the MSEEs"),
     "onprem.bfd":            Param(True, "CEs run BFD toward the MSEEs"),
     # --- ExpressRoute private peering ---
-    # azure-facts: "a /29 split in two /30s; first /30 = primary, second = secondary;
+    # docs/azure.md#expressroute-private-peering: "a /29 split in two /30s; first /30 = primary, second = secondary;
     # customer .1, Microsoft .2" (example 192.168.100.128/29).
     "er.peering_subnet":     Param("192.168.100.128/29", "ER private-peering /29 (primary /30, secondary /30)"),
-    # azure-facts: Microsoft ASN 12076.
+    # docs/azure.md#expressroute-private-peering: Microsoft ASN 12076.
     "msee.asn":              Param(12076, "Microsoft edge (MSEE) AS number"),
-    # azure-facts: "BGP timers on MSEE: keepalive 60 s, hold 180 s".
+    # docs/azure.md#bgp-timers: keepalive 60 s, hold 180 s on the MSEE.
     "msee.keepalive_s":      Param(60, "MSEE BGP keepalive (s)"),
     "msee.hold_s":           Param(180, "MSEE BGP hold time (s)"),
-    # azure-facts: "customer may set lower ... minimum keepalive 3 s / hold 10 s".
+    # docs/azure.md#bgp-timers: the customer may set lower ones, down to keepalive 3 s / hold 10 s.
     "msee.min_keepalive_s":  Param(3, "lowest keepalive the MSEE accepts (s)"),
     "msee.min_hold_s":       Param(10, "lowest hold time the MSEE accepts (s)"),
-    # azure-facts: "4,000 IPv4 (10,000 with Premium); if exceeded the BGP session is dropped".
+    # docs/azure.md#prefix-limits: 4,000 IPv4 (10,000 with Premium); over it the session is dropped.
     "msee.prefix_limit":     Param(4000, "IPv4 prefixes a customer may advertise (standard SKU)"),
     "msee.prefix_limit_premium": Param(10000, "IPv4 prefix limit with the Premium add-on"),
     "er.premium":            Param(False, "ExpressRoute Premium add-on (raises the prefix limit)"),
-    # unconfirmed: Azure does not document how soon a dropped session is retried; the session
-    # "comes back once the count falls below". We retry after this many seconds.
+    # docs/azure.md#inferred-or-unconfirmed: Azure does not document how soon a dropped session
+    # is retried, only that it comes back once the count falls below. We retry after this long.
     "msee.prefix_limit_retry_s": Param(5, "seconds before the MSEE retries a session it dropped for the prefix limit (unconfirmed)"),
     # Each pair of routers of a circuit talks iBGP over its own link, so that a router whose ER
-    # link fails reroutes through its twin at once, without waiting for the next speaker.
+    # link fails reroutes through its twin at once (docs/azure.md#what-the-testbed-adds).
     "er.ce_interconnect":    Param(True, "ce1 and ce2 run iBGP over a direct link (on-prem HA pair)"),
     "er.msee_interconnect":  Param(True, "msee1 and msee2 run iBGP over a direct link (Microsoft's edge pair)"),
     "msee.backbone":         Param("172.31.0.0/24", "pool for MSEE-to-gateway links (Microsoft backbone)"),
-    # --- BFD (azure-facts: "on by default on MSEE; 300 ms transmit/receive; examples 300 ms x 3") ---
+    # --- BFD (docs/azure.md#bfd: on by default on the MSEE, 300 ms transmit/receive, x 3) ---
     "bfd.enabled":           Param(True, "MSEE runs BFD on private peering"),
     "bfd.interval_ms":       Param(300, "BFD transmit/receive interval (ms)"),
     "bfd.multiplier":        Param(3, "BFD detection multiplier"),
     # --- Azure virtual network and ExpressRoute gateway ---
-    # azure-facts: "ExpressRoute gateway ASN (in the VNet) 65515".
+    # docs/azure.md#expressroute-gateway: the gateway (in the VNet) has ASN 65515.
     "ergw.asn":              Param(65515, "ExpressRoute virtual network gateway AS number"),
     "vnet.prefix":           Param("10.10.0.0/16", "VNet address space (what Azure advertises)"),
     "vnet.subnet":           Param("10.10.1.0/24", "VNet subnet of vm1"),
     "vnet.gateway_subnet":   Param("10.10.255.0/24", "GatewaySubnet: links between gateways and the VNet router"),
-    # azure-facts: "overall gateway-to-MSEE convergence up to a minute"; MSEE timers apply.
+    # docs/azure.md#expressroute-gateway: gateway-to-MSEE convergence takes up to a minute; the MSEE
+    # timers apply (docs/azure.md#inferred-or-unconfirmed).
     "ergw.keepalive_s":      Param(60, "ER gateway BGP keepalive toward the MSEEs (s)"),
     "ergw.hold_s":           Param(180, "ER gateway BGP hold time toward the MSEEs (s)"),
-    # --- on-prem preference between the two paths (azure-facts: "On-prem must mirror it: a higher
+    # --- on-prem preference between the two paths (docs/azure.md#route-preference: "On-prem must mirror it: a higher
     # local preference on routes learned over ExpressRoute (for example 150 against 100)") ---
     "onprem.er_local_pref":  Param(150, "local preference on-prem gives routes learned over ExpressRoute"),
     "onprem.vpn_local_pref": Param(100, "local preference on-prem gives routes learned over the VPN"),
-    # --- Azure's choice for an identical prefix: ExpressRoute over VPN. azure-facts: in Microsoft's
+    # --- Azure's choice for an identical prefix: ExpressRoute over VPN (docs/azure.md#route-preference);
+    # docs/azure.md#inferred-or-unconfirmed: in Microsoft's
     # lab output ER routes carry weight 32769 against 32768 for VPN (an inference, not documented).
     "vnet.er_weight":        Param(32769, "weight the VNet gives routes from the ExpressRoute gateway"),
     "vnet.vpn_weight":       Param(32768, "weight the VNet gives routes from the VPN gateway"),
-    # --- site-to-site VPN (azure-facts: "Site-to-site VPN gateway") ---
+    # --- site-to-site VPN (docs/azure.md#site-to-site-vpn-gateway, docs/azure.md#ipsec-and-ike) ---
     "vpngw.asn":             Param(65515, "VPN gateway AS number"),
     # "BGP timers: keepalive 60 s, hold 180 s, fixed"; "BFD: not supported on S2S VPN".
     "vpngw.keepalive_s":     Param(60, "VPN gateway BGP keepalive (s)"),
