@@ -77,3 +77,9 @@ class Steady:
         if now - self.since < self.for_s:
             return [f"{self.what} changed less than {self.for_s:g} s ago"]
         return []
+
+
+def seconds_until(predicate: Callable[[], bool], within: float, interval: float = 0.1) -> float | None:
+    """Seconds until ``predicate()`` is true, or None when it was not within ``within``."""
+    out = poll(lambda: [] if predicate() else ["not yet"], within, interval)
+    return out.elapsed_s if out.ok else None

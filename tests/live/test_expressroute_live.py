@@ -1,11 +1,11 @@
 """The ExpressRoute topology with real FRR: Azure's behaviour, observed through FRR JSON and the kernel."""
 import ipaddress
-import time
 
 import pytest
 
 from testbed.model import catalog
-from testbed.system import kernel
+from testbed.observe.checks import fib_nexthops
+from testbed.system.poll import poll
 from testbed.runtime.net import Network
 from testbed.observe import converge
 
@@ -18,16 +18,6 @@ def er():
     with Network(topo, run="iter") as net:
         converge.wait_converged(net, timeout=30)
         yield net
-
-
-def eventually(check, within: float, interval: float = 0.2):
-    """Poll ``check`` (returns what is still wrong, empty when good) until it holds or time runs out."""
-    deadline = time.monotonic() + within
-    while True:
-        wrong = check()
-        if not wrong or time.monotonic() > deadline:
-            return wrong
-        time.sleep(interval)
 
 
 def test_converges_within_10_s(er):
@@ -49,12 +39,8 @@ def test_vnet_prefix_reaches_onprem_with_as_path_12076_only(er):
 
 
 def test_active_active_ecmp_both_directions(er):
-    with kernel.netlink(er.pid("core")) as ipr:
-        core = kernel.fib(ipr)["10.10.0.0/16"]
-    with kernel.netlink(er.pid("ergw")) as ipr:
-        ergw = kernel.fib(ipr)["10.20.0.0/16"]
-    assert sorted(h["ifname"] for h in core) == ["core-eth1", "core-eth2"]   # via ce1 and ce2
-    assert sorted(h["ifname"] for h in ergw) == ["ergw-eth1", "ergw-eth2"]   # via msee1 and msee2
+    assert fib_nexthops(er, "core", "10.10.0.0/16") == ["core-ce1", "core-ce2"]
+    assert fib_nexthops(er, "ergw", "10.20.0.0/16") == ["msee1-ergw", "msee2-ergw"]
     assert er.ping("h1", "10.10.1.4") and er.ping("vm1", "10.20.1.10")
 
 
@@ -76,13 +62,13 @@ def test_prefix_limit_drops_the_msee_session_and_it_comes_back(er):
 
     er.frr["core"].apply(add)
     try:
-        assert not eventually(lambda: [] if msee1_session()["bgpState"] != "Established" else ["up"], 30)
+        assert poll(lambda: [] if msee1_session()["bgpState"] != "Established" else ["up"], 30, 0.2).ok
         s = msee1_session()
         assert "Maximum Number of Prefixes" in s.get("lastNotificationReason", "")
         # The leak reaches both CEs, so both MSEEs drop: the whole circuit is down.
         assert not er.ping("h1", "10.10.1.4")
     finally:
         er.frr["core"].apply(remove)
-    assert not eventually(lambda: [] if msee1_session()["bgpState"] == "Established" else ["down"], 30)
-    assert not eventually(lambda: [] if msee1_session()["addressFamilyInfo"]["ipv4Unicast"]
-                          .get("acceptedPrefixCounter") == 1 else ["count"], 10)
+    assert poll(lambda: [] if msee1_session()["bgpState"] == "Established" else ["down"], 30, 0.2).ok
+    assert poll(lambda: [] if msee1_session()["addressFamilyInfo"]["ipv4Unicast"]
+                .get("acceptedPrefixCounter") == 1 else ["count"], 10, 0.2).ok

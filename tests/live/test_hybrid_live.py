@@ -1,10 +1,10 @@
 """Hybrid with VPN fallback, real FRR and strongSwan: the path itself, not just reachability."""
-import time
 
 import pytest
 
 from testbed.model import catalog
 from testbed.system import kernel
+from testbed.system.poll import seconds_until
 from testbed.observe.checks import fib_nexthops as nexthops
 from testbed.faults import Blackhole, MoreSpecific
 from testbed.runtime.net import Network
@@ -31,13 +31,7 @@ def via(net, node: str, dst: str) -> str:
 
 
 def wait_until(check, within: float, interval: float = 0.01) -> float | None:
-    """Seconds until ``check()`` is true, or None if it never was within ``within``."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < within:
-        if check():
-            return time.monotonic() - t0
-        time.sleep(interval)
-    return None
+    return seconds_until(check, within, interval)
 
 
 def on_er(net) -> bool:
