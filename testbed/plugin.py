@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from testbed.daemons.byoconfig import node_files
 from testbed.model import catalog
 from testbed.observe import converge
 from testbed.system import preflight
@@ -65,16 +66,6 @@ class Setup:
     configs: dict[str, Path] = field(default_factory=dict)
 
 
-def _node_files(items: list[str], base: Path) -> dict[str, Path]:
-    out = {}
-    for item in items:
-        node, sep, path = item.partition("=")
-        if not sep or not node or not path:
-            raise TestbedError(f"--testbed-config wants NODE=FILE, got {item!r}: write it like ce1=my-edge.conf.")
-        out[node] = base / path
-    return out
-
-
 def setup_for(marker: dict[str, Any], module_dir: Path, topology: str | None, sets: list[str],
               configs: list[str], cwd: Path) -> Setup:
     """Merge the module's marker keywords with the command-line options (pure: unit-tested)."""
@@ -84,7 +75,7 @@ def setup_for(marker: dict[str, Any], module_dir: Path, topology: str | None, se
                            "pytest.mark.testbed(topology='hybrid') or pass --testbed-topology.")
     params = {**dict(marker.get("params") or {}), **parse_sets(sets)}
     files = {node: module_dir / path for node, path in (marker.get("configs") or {}).items()}
-    files.update(_node_files(configs, cwd))
+    files.update(node_files(configs, "--testbed-config", cwd))
     return Setup(name, params, files)
 
 

@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable
 
 from testbed.model import catalog
-from testbed.bench.procs import started_monotonic
+from testbed.system.procs import started_monotonic
 from testbed.bench.series import Series, summaries
 from testbed.runtime.net import Network
 from testbed.observe import converge

@@ -10,7 +10,7 @@ from typing import Any
 
 from testbed.model import catalog
 from testbed.bench.memory import node_memory
-from testbed.bench.procs import load_1min, meminfo_mib
+from testbed.system.procs import load_1min, meminfo_mib
 from testbed.errors import TestbedError
 from testbed.runtime.net import Network
 from testbed.observe import converge

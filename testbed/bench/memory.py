@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from testbed.bench.procs import rss_mib
 from testbed.bench.series import Series
 from testbed.runtime.net import Network
-from testbed.system.procs import read_pidfile
+from testbed.system.procs import read_pidfile, rss_mib
 
 
 def node_memory(net: Network) -> dict[str, dict[str, float]]:

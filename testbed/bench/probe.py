@@ -15,7 +15,7 @@ from typing import Any
 
 from testbed.measure import flowplan
 from testbed.measure import probepair
-from testbed.bench.procs import cpu_s
+from testbed.system.procs import cpu_s
 from testbed.bench.series import Series
 from testbed.runtime.net import Network
 

@@ -30,7 +30,7 @@ from testbed.bench.chain import chain_fit
 from testbed.bench.fib import fib_scale
 from testbed.bench.memory import MemoryFigures
 from testbed.bench.probe import probe_cpu
-from testbed.bench.procs import meminfo_mib
+from testbed.system.procs import meminfo_mib
 from testbed.bench.trials import trial_cycle
 from testbed.runtime.net import Network
 

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from testbed.bench.procs import load_1min
+from testbed.system.procs import load_1min
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from testbed.errors import TestbedError
@@ -29,9 +30,22 @@ from testbed.daemons.render import frr_conf
 from testbed.model.topo import Router, Topology
 
 EMULATION_LINES = ["no zebra nexthop kernel enable"]
-LOG_LINE = re.compile(r"^\s*log\s+(file|syslog|stdout|stderr)\b.*$", re.MULTILINE)
+LOG_LINE = re.compile(r"\s*log\s+(file|syslog|stdout|stderr)\b")   # where FRR logs to
 NEXTHOP_WORDS = {"blackhole", "Null0", "reject", "label", "table", "nexthop-vrf", "vrf", "onlink", "tag", "color"}
 QUIET_S = 1.0  # a user's configs: converged once no FIB has changed for this long
+
+
+# --- the command line's NODE=FILE ------------------------------------------------------------
+def node_files(items: Iterable[str], option: str = "--config", base: Path | None = None) -> dict[str, Path]:
+    """``NODE=FILE`` items (``ce1=my-edge.conf``, given with ``option``) as {node: absolute path};
+    a relative FILE is taken from ``base`` (default: the working directory)."""
+    out = {}
+    for item in items:
+        node, sep, path = item.partition("=")
+        if not sep or not node or not path:
+            raise TestbedError(f"{option} wants NODE=FILE, got {item!r}: write it like ce1=my-edge.conf.")
+        out[node] = (Path(base or ".") / path).resolve()
+    return out
 
 
 # --- what a node offers -----------------------------------------------------------------------
@@ -145,10 +159,16 @@ def fit(topo: Topology, node: str, src: Path, logfile: str) -> str:
     if wrong:
         more = f" ({len(wrong) - 1} more problem{'s' if len(wrong) > 2 else ''} after this one)" if len(wrong) > 1 else ""
         raise TestbedError(f"{src} does not fit {node} in {topo.name}: {wrong[0]}{more}.")
-    lines = LOG_LINE.sub("", Path(src).read_text()).splitlines()
-    # after "frr version/defaults", which FRR wants first
+    return with_logfile(Path(src).read_text(), logfile, EMULATION_LINES)
+
+
+def with_logfile(conf: str, logfile: str, extra: Sequence[str] = ()) -> str:
+    """The text of an frr.conf with FRR's log going to ``logfile`` (its own ``log file|syslog|
+    stdout|stderr`` lines dropped) and the ``extra`` lines, after ``frr version``/``frr
+    defaults``, which FRR wants first."""
+    lines = [line for line in conf.splitlines() if not LOG_LINE.match(line)]
     at = next((i + 1 for i in reversed(range(len(lines))) if lines[i].startswith("frr ")), 0)
-    return "\n".join([*lines[:at], f"log file {logfile} informational", *EMULATION_LINES, *lines[at:]]) + "\n"
+    return "\n".join([*lines[:at], f"log file {logfile} informational", *extra, *lines[at:]]) + "\n"
 
 
 # --- the model follows the configs ------------------------------------------------------------

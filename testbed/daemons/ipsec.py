@@ -13,7 +13,7 @@ from typing import Any
 
 from testbed.errors import TestbedError
 from testbed.model.params import Params
-from testbed.daemons.strongswan import Charon, TunnelError, TunnelSpec, kill_leftovers
+from testbed.daemons.strongswan import Charon, TunnelSpec, kill_leftovers
 from testbed.model.topo import Topology, Tunnel
 
 DATAPLANE = "kernel-libipsec (userspace ESP over TUN)"
@@ -92,8 +92,8 @@ class Tunnels:
         for label, (on, az) in self.ends.items():
             try:
                 on.wait_established(timeout)
-            except TunnelError as e:
-                cause = str(e).split(" [log:")[0]  # the log goes with the run's files
+            except TestbedError as e:
+                cause = str(e).removesuffix(on.log_hint)  # the log goes with the run's files
                 raise TestbedError(f"{cause}: fix the tunnel's settings (keys and proposals must match).") from e
         self._clamp_mss(nodes)
 
@@ -118,7 +118,7 @@ class Tunnels:
                 c = self.charon(t, side)
                 try:
                     st = c.status()
-                except (TunnelError, OSError) as e:
+                except (TestbedError, OSError) as e:
                     st = {"ike_state": "down", "child_state": None, "error": str(e)[:120]}
                 rows.append({"tunnel": t.label, "node": node, "side": side, "dataplane": DATAPLANE, **st})
         return rows

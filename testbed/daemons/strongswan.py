@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -30,9 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import jinja2
 import vici
 from vici.exception import CommandException
+
+from testbed.daemons.render import render
+from testbed.errors import TestbedError
+from testbed.system.procs import cmdline, environ, read_pidfile, stop, stop_process
 
 CHARON_BIN = "/usr/lib/ipsec/charon"
 SWANCTL_BIN = "/usr/sbin/swanctl"
@@ -44,18 +46,8 @@ PLUGINS = (
     "kernel-libipsec kernel-netlink socket-default vici"
 ).split()
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-)
-
 # sockaddr_un.sun_path is 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
-
-
-class TunnelError(RuntimeError):
-    """A tunnel did not come up, or charon misbehaved; the message names tunnel and cause."""
 
 
 class NodeLike(Protocol):
@@ -137,9 +129,7 @@ def _actions(spec: TunnelSpec) -> dict[str, str]:
 
 def render_strongswan_conf(spec: TunnelSpec, *, vici_socket: Path, log_file: Path) -> str:
     """strongswan.conf for the charon of ``spec`` (pass it to charon via STRONGSWAN_CONF)."""
-    return _TEMPLATES.get_template("strongswan.conf.j2").render(
-        spec=spec, plugins=PLUGINS, vici_socket=vici_socket, log_file=log_file
-    )
+    return render("strongswan.conf.j2", spec=spec, plugins=PLUGINS, vici_socket=vici_socket, log_file=log_file)
 
 
 def render_swanctl_conf(spec: TunnelSpec) -> str:
@@ -148,7 +138,8 @@ def render_swanctl_conf(spec: TunnelSpec) -> str:
     Rekeying starts at 90 % of each lifetime, so the configured lifetime is the hard limit.
     """
     ike_rekey = int(spec.ike_lifetime_s * 0.9)
-    return _TEMPLATES.get_template("swanctl.conf.j2").render(
+    return render(
+        "swanctl.conf.j2",
         spec=spec,
         ike={"rekey_s": ike_rekey, "over_s": spec.ike_lifetime_s - ike_rekey},
         child={"rekey_s": int(spec.child_lifetime_s * 0.9), "life_s": spec.child_lifetime_s},
@@ -249,65 +240,16 @@ def failure_reason(log_text: str) -> str | None:
     return found[1] if found else None
 
 
-def _pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _is_our_charon(pid: int, conf: Path) -> bool:
     """True if ``pid`` is a charon started with STRONGSWAN_CONF=conf (guards against pid reuse)."""
-    try:
-        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return argv0 == CHARON_BIN.encode() and f"STRONGSWAN_CONF={conf}".encode() in environ
-
-
-def _kill(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    """SIGTERM, then SIGKILL if still alive after ``timeout``. ``proc`` is given when the process
-    is our child: it is then reaped (an unreaped child stays in /proc as a zombie)."""
-
-    def gone_within(seconds: float) -> bool:
-        if proc is not None:
-            try:
-                proc.wait(seconds)
-                return True
-            except subprocess.TimeoutExpired:
-                return False
-        deadline = time.monotonic() + seconds
-        while _pid_alive(pid):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    for sig, seconds in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if gone_within(seconds):
-            return
-    raise RuntimeError(f"process {pid} survived SIGKILL")
-
-
-def _read_pid(pid_file: Path) -> int | None:
-    try:
-        return int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
+    return cmdline(pid).split(" ")[0] == CHARON_BIN and environ(pid).get("STRONGSWAN_CONF") == str(conf)
 
 
 def leftover_pids(run_dir: Path) -> list[int]:
     """Pids of charons still running from pid files under ``run_dir`` (e.g. of a killed run)."""
     pids = []
     for pid_file in sorted(Path(run_dir).glob("*/charon.pid")):
-        pid = _read_pid(pid_file)
+        pid = read_pidfile(pid_file)
         if pid is not None and _is_our_charon(pid, pid_file.parent / "strongswan.conf"):
             pids.append(pid)
     return pids
@@ -316,8 +258,7 @@ def leftover_pids(run_dir: Path) -> list[int]:
 def kill_leftovers(run_dir: Path, timeout: float = 5.0) -> list[int]:
     """Stop every charon :func:`leftover_pids` finds; returns their pids."""
     pids = leftover_pids(run_dir)
-    for pid in pids:
-        _kill(pid, timeout)
+    stop(pids, timeout)
     for pid_file in Path(run_dir).glob("*/charon.pid"):
         pid_file.unlink(missing_ok=True)
     return pids
@@ -359,11 +300,17 @@ class Charon:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def _fail(self, cause: str) -> TunnelError:
+    @property
+    def log_hint(self) -> str:
+        """How every failure's message ends (a caller that shows the run's files may drop it)."""
+        return f"; see charon's log {self.log_file}."
+
+    def _fail(self, cause: str) -> TestbedError:
+        """One sentence: the tunnel, what went wrong (``cause``) and where charon's log is."""
         spec = self.spec
-        return TunnelError(
-            f"tunnel {spec.name} ({self.node.name} {spec.local_addr} -> {spec.remote_addr}): {cause}"
-            f" [log: {self.log_file}]"
+        return TestbedError(
+            f"tunnel {spec.name} ({self.node.name} {spec.local_addr} -> {spec.remote_addr}): {cause.rstrip('.')}"
+            f"{self.log_hint}"
         )
 
     def _run_in_node(self, argv: list[str]) -> str:
@@ -387,7 +334,7 @@ class Charon:
 
     def _check_running(self) -> None:
         if self._proc is None:
-            pid = _read_pid(self.pid_file)
+            pid = read_pidfile(self.pid_file)
             if pid is not None and _is_our_charon(pid, self.conf):
                 return  # started by another process (the run's owner): reachable over vici
             raise self._fail("charon is not started")
@@ -511,7 +458,7 @@ class Charon:
     def wait_established(self, timeout: float = 15.0) -> str:
         """Wait until the IKE SA is ESTABLISHED and a CHILD SA INSTALLED; returns the TUN device.
 
-        Raises TunnelError as soon as the log shows a final failure (wrong key, proposal
+        Raises TestbedError as soon as the log shows a final failure (wrong key, proposal
         mismatch, ...), or at the deadline with the most likely cause.
         """
         deadline = time.monotonic() + timeout
@@ -527,7 +474,7 @@ class Charon:
             if time.monotonic() > deadline:
                 ike_state = _decode(ike["state"]) if ike else "none"
                 states = f"IKE {ike_state}, CHILD {_decode(child['state']) if child else 'none'}"
-                cause = found[1] if found else "no failure in the log; is the peer configured?"
+                cause = found[1] if found else "no failure in the log (is the peer configured?)"
                 raise self._fail(f"not established within {timeout:g} s ({states}): {cause}")
             time.sleep(0.02)
 
@@ -603,8 +550,8 @@ class Charon:
         """SIGTERM charon (it sends DELETEs), SIGKILL after ``timeout``. Its mount namespace,
         and with it the bind mount over /run, goes away with the process."""
         # Our own unreaped child: its pid cannot have been reused, no identity check needed.
-        if self._proc is not None and self._proc.poll() is None:
-            _kill(self._proc.pid, timeout, self._proc)
+        if self._proc is not None:
+            stop_process(self._proc, timeout=timeout)
         self._proc = None
         self.tun = None
         self.pid_file.unlink(missing_ok=True)

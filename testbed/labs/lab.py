@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from rich.markup import escape
 
 from testbed.runtime import state
+from testbed.daemons.byoconfig import with_logfile
 from testbed.errors import TestbedError
 from testbed.model import content
 from testbed.observe import peers
@@ -116,13 +116,6 @@ def running(run: str) -> Lab:
 
 
 # --- running one ------------------------------------------------------------------------------
-def with_logfile(conf: str, logfile: str) -> str:
-    """The config with FRR's log going to ``logfile`` (after ``frr defaults``, which comes first)."""
-    lines = [l for l in conf.splitlines() if not re.match(r"\s*log\s+(file|syslog|stdout)\b", l)]
-    at = next((i + 1 for i, l in enumerate(lines) if l.startswith("frr ")), 0)
-    return "\n".join([*lines[:at], f"log file {logfile} informational", *lines[at:]]) + "\n"
-
-
 def start(lab: Lab, run: str) -> None:
     """Bring the lab up with its starting configs (a lab already up under ``run`` is stopped
     first) and wait until its broken network has settled."""

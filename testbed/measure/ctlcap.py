@@ -42,6 +42,7 @@ bfd                bfd-* (log): bfdd's own state change: ``peer, local, ifname, 
 """
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import logging
 import os
@@ -331,7 +332,7 @@ def _scapy_bgp():
         level = rt.level
         rt.setLevel(logging.ERROR)
         try:
-            import scapy.contrib.bgp  # noqa: F401 - the import that prints
+            importlib.import_module("scapy.contrib.bgp")  # the import that prints
         finally:
             rt.setLevel(level)
     from scapy.contrib import bgp

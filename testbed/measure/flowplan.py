@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from testbed.measure import pathmark
 from testbed.measure.probepair import probes
-from testbed.measure.outage import load_meta, load_records
+from testbed.measure.records import load_meta, load_records
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from testbed.errors import TestbedError
-from testbed.measure.outage import Records, path_samples
-from testbed.measure.probe import TOS_SHIFT
+from testbed.measure.outage import path_samples
+from testbed.measure.records import TOS_SHIFT, Records
 from testbed.model.topo import Topology
 
 if TYPE_CHECKING:

@@ -31,17 +31,11 @@ Receiving
     comes from the kernel, the sockets are drained only at the send wake-ups (no extra
     wake-ups per received packet), which keeps the process cheap.
 
-Record file (``--out``): a 16-byte header then fixed 32-byte little-endian records::
-
-    header: 8s magic b'TBPROBE1' | u32 record size (32) | u32 seq_bits
-    record: u16 flow | u16 flags | i32 ifindex | u64 seq (as on the wire) |
-            i64 send_ns | i64 recv_ns
-    flags: bit0 = recv_ns is a kernel timestamp (else user space, just after recvmsg);
-           bits 8-15 = the received TOS / traffic class byte (DSCP = flags >> 10)
-
-Records are buffered (64 KiB, and at least once a second) and flushed on exit, SIGTERM and
-SIGINT.  A JSON sidecar
-(``--meta``, default ``<out>.json``) holds the parameters, the schedule (t0, interval, flow
+Record file (``--out``): a header, then one fixed-size record per received packet (flow, flags
+with the kernel-timestamp bit and the received TOS byte, ifindex, seq, send_ns, recv_ns) in the
+layout ``testbed.measure.records`` defines.  Records are buffered (64 KiB, and at least once a
+second) and flushed on exit, SIGTERM and SIGINT.  A JSON sidecar (``--meta``, default
+``<out>.json``) holds the parameters, the record format, the schedule (t0, interval, flow
 offset), packets sent per flow, receive window, send-lateness statistics and CPU used; it is
 written at start (status "running") and rewritten at exit (status "done").
 
@@ -65,14 +59,11 @@ import sys
 import time
 from typing import Any
 
+from testbed.measure.records import FLAG_KERNEL_TS, FORMAT, RECORD, RECORD_FORMAT, TOS_SHIFT, file_header
+
 MAGIC = 0x54425052
 WIRE = struct.Struct("!IIHHQq")  # 28 bytes
 WIRE_MIN = WIRE.size
-FILE_MAGIC = b"TBPROBE1"
-FILE_HEADER = struct.Struct("<8sII")  # 16 bytes
-RECORD = struct.Struct("<HHiQqq")  # 32 bytes
-FLAG_KERNEL_TS = 1
-FORMAT = "testbed-probe/1"
 
 # Linux constants missing from Python's socket module.
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
@@ -82,7 +73,6 @@ IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)
 IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
-TOS_SHIFT = 8  # the received TOS byte sits in the upper byte of a record's flags
 PR_SET_TIMERSLACK = 29
 
 HIST_US = 20000  # lateness histogram: 1 us bins up to 20 ms, larger values kept in a list
@@ -212,12 +202,7 @@ class Probe:
                 "stagger": a.stagger, "rx_stamp": a.rx_stamp, "tos": a.tos,
                 "mode": a.mode, "timer_slack_ns": a.timer_slack_ns,
             },
-            "record_format": {
-                "header": "<8sII magic=TBPROBE1, record_size, seq_bits",
-                "record": "<HHiQqq flow, flags, ifindex, seq, send_ns, recv_ns",
-                "record_size": RECORD.size,
-                "flags": {"kernel_ts": FLAG_KERNEL_TS, "tos_shift": TOS_SHIFT},
-            },
+            "record_format": RECORD_FORMAT,
             "schedule": {
                 "t0_ns": self.t0_ns, "interval_ns": self.interval_ns,
                 "flow_offset_ns": self.step_ns,
@@ -271,7 +256,7 @@ class Probe:
         send_end = t0 + int(a.duration * 1e9) if a.duration else None
         self.write_meta("running")
         out = open(a.out, "wb", buffering=0)
-        out.write(FILE_HEADER.pack(FILE_MAGIC, RECORD.size, a.seq_bits))
+        out.write(file_header(a.seq_bits))
         print(f"READY {os.getpid()} {t0}", flush=True)
 
         # locals for speed

@@ -1,4 +1,6 @@
-"""Stopping processes we started, by pid only, and finding processes inside our namespaces."""
+"""Processes, by pid only: what ``/proc`` says about them (state, command line, environment,
+CPU time, memory, start time, namespace) and about the machine's memory and load, pid files,
+stopping the processes we started, and finding processes inside our namespaces."""
 from __future__ import annotations
 
 import os
@@ -6,6 +8,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- what /proc says --------------------------------------------------------------------------
+def _stat(pid: int) -> list[str]:
+    """Fields of ``/proc/PID/stat`` after the command name (field 3 onwards: state is [0])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def alive(pid: int) -> bool:
@@ -17,7 +27,7 @@ def alive(pid: int) -> bool:
         return True
     # A zombie is dead for our purposes.
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat(pid)[0] != "Z"
     except OSError:
         return False
 
@@ -29,6 +39,53 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def environ(pid: int) -> dict[str, str]:
+    """The environment the process started with (empty if it is gone or not ours to read)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    except OSError:
+        return {}
+    return dict(e.partition("=")[::2] for e in raw.split("\0") if e)
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time used so far, user plus system (utime + stime), in seconds (1/CLK_TCK steps)."""
+    f = _stat(pid)
+    return (int(f[11]) + int(f[12])) / CLK_TCK
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size (VmRSS) in MiB; shared pages count in every process that maps them."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0  # a kernel thread or a zombie
+
+
+def started_monotonic(pid: int) -> float:
+    """When the process started, on CLOCK_MONOTONIC (the testbed's clock), to 1/CLK_TCK.
+
+    ``starttime`` counts from boot (CLOCK_BOOTTIME); the two clocks differ by any time the
+    machine spent suspended, measured here.
+    """
+    offset = time.clock_gettime(time.CLOCK_BOOTTIME) - time.monotonic()
+    return int(_stat(pid)[19]) / CLK_TCK - offset
+
+
+def meminfo_mib(key: str) -> float:
+    """One ``/proc/meminfo`` line (``MemTotal``, ``MemAvailable``) in MiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name == key:
+            return int(rest.split()[0]) / 1024
+    raise KeyError(key)
+
+
+def load_1min() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --- namespaces, pid files, stopping ------------------------------------------------------
 def netns_inode(pid: int) -> int | None:
     try:
         return os.stat(f"/proc/{pid}/ns/net").st_ino

@@ -46,7 +46,8 @@ from testbed.errors import TestbedError
 from testbed.model.events import Event, now_ns
 from testbed.faults import Fault
 from testbed.runtime.net import Network
-from testbed.measure.outage import analyze_files, load_meta, load_records
+from testbed.measure.outage import analyze_files
+from testbed.measure.records import load_meta, load_records
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
 from testbed.system.procs import stop_process
 from testbed.results.trial import Trial, direction_figures, timings

@@ -28,16 +28,6 @@ def _overrides(args: argparse.Namespace) -> dict:
     return out
 
 
-def _configs(items: list[str] | None) -> dict[str, Path]:
-    out = {}
-    for item in items or []:
-        node, sep, path = item.partition("=")
-        if not sep or not node or not path:
-            raise TestbedError(f"--config wants NODE=FILE, got {item!r}: write it like ce1=my-edge.conf.")
-        out[node] = Path(path).resolve()
-    return out
-
-
 def _console():
     from rich.console import Console
     return Console(width=None if sys.stdout.isatty() else 160)
@@ -53,10 +43,11 @@ def _shown(path: Path) -> str:
 
 # --- up / serve -------------------------------------------------------------------------------
 def _bring_up(args: argparse.Namespace):
+    from testbed.daemons.byoconfig import node_files
     from testbed.runtime.net import Network
     topo = catalog.build(args.topology, _overrides(args))
     preflight.check(vpn=bool(getattr(topo, "tunnels", None)))
-    net = Network(topo, run=args.name, configs=_configs(args.config), configs_as_is=args.config_as_is)
+    net = Network(topo, run=args.name, configs=node_files(args.config or []), configs_as_is=args.config_as_is)
     net.__enter__()
     try:
         if args.no_wait:

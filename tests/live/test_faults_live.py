@@ -126,7 +126,7 @@ def test_delay_needs_netem_and_says_so(net):
 @pytest.mark.integration
 @live
 def test_probe_records_the_mark_of_the_path_each_packet_took(net, tmp_path):
-    from testbed.measure.outage import load_records
+    from testbed.measure.records import load_records
     points = pathmark.mark_points(net.topo)
     pathmark.install(net, points)
     try:

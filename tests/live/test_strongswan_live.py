@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from testbed.daemons.strongswan import Charon, TunnelError, TunnelSpec, kill_leftovers, leftover_pids
+from testbed.daemons.strongswan import Charon, TunnelSpec, kill_leftovers, leftover_pids
+from testbed.errors import TestbedError
+from testbed.system.procs import alive, environ
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,25 +31,11 @@ ONP, GW0, GW1 = "198.51.100.2", "203.0.113.2", "203.0.113.6"
 SECOND = {"ike_port": 1500, "nat_t_port": 14500, "routing_table": 1002}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _charons_under(run_dir: Path) -> list[int]:
     """Every running charon whose STRONGSWAN_CONF lies under run_dir, whatever its pid file says."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ours = any(e.startswith(f"STRONGSWAN_CONF={run_dir}/".encode()) for e in environ)
-        if ours and _alive(int(proc.name)):
-            pids.append(int(proc.name))
-    return pids
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [pid for pid in pids
+            if environ(pid).get("STRONGSWAN_CONF", "").startswith(f"{run_dir}/") and alive(pid)]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +82,7 @@ def net(run_dir: Path) -> Iterator[dict]:
         for pid in leftovers:
             os.kill(pid, signal.SIGKILL)
         assert not leftovers, "charon left running"
-        assert not [pid for pid in shells if _alive(pid)], "node namespace (shell) left behind"
+        assert not [pid for pid in shells if alive(pid)], "node namespace (shell) left behind"
 
 
 def _spec(name: str, local: str, remote: str, run_dir: Path, *, initiator: bool, **kw) -> TunnelSpec:
@@ -107,7 +95,7 @@ def _stop_all(charons: list[Charon]) -> None:
     pids = [c.pid for c in charons if c.pid]
     for charon in charons:
         charon.stop()
-    assert not [pid for pid in pids if _alive(pid)]
+    assert not [pid for pid in pids if alive(pid)]
 
 
 def _rtt_ms(node, src: str, dst: str) -> float:
@@ -205,13 +193,13 @@ def test_wrong_psk_and_proposal_mismatch(net: dict, run_dir: Path) -> None:
         t0 = time.monotonic()
         onp_psk.load()
         onp_prop.load()
-        with pytest.raises(TunnelError, match=r"tunnel vpngw0 .*AUTHENTICATION_FAILED.*pre-shared key"):
+        with pytest.raises(TestbedError, match=r"tunnel vpngw0 .*AUTHENTICATION_FAILED.*pre-shared key"):
             onp_psk.wait_established(timeout=15)
-        with pytest.raises(TunnelError, match=r"tunnel vpngw0 .*peer 198\.51\.100\.2 .*wrong pre-shared key"):
+        with pytest.raises(TestbedError, match=r"tunnel vpngw0 .*peer 198\.51\.100\.2 .*wrong pre-shared key"):
             gw_psk.wait_established(timeout=2)
-        with pytest.raises(TunnelError, match=r"tunnel vpngw1 .*NO_PROPOSAL_CHOSEN: IKE proposal mismatch"):
+        with pytest.raises(TestbedError, match=r"tunnel vpngw1 .*NO_PROPOSAL_CHOSEN: IKE proposal mismatch"):
             onp_prop.wait_established(timeout=15)
-        with pytest.raises(TunnelError, match=r"tunnel vpngw1 .*proposed IKE:AES_CBC_128/\S+ but we accept"):
+        with pytest.raises(TestbedError, match=r"tunnel vpngw1 .*proposed IKE:AES_CBC_128/\S+ but we accept"):
             gw_prop.wait_established(timeout=2)
         elapsed = time.monotonic() - t0
         assert elapsed < 5
@@ -230,7 +218,7 @@ def test_unreachable_peer(net: dict, run_dir: Path) -> None:
     try:
         charon.start()
         charon.load()
-        with pytest.raises(TunnelError, match=r"tunnel vpngw9 .*not established within 2 s.*unreachable"):
+        with pytest.raises(TestbedError, match=r"tunnel vpngw9 .*not established within 2 s.*unreachable"):
             charon.wait_established(timeout=2)
     finally:
         _stop_all([charon])
@@ -244,7 +232,7 @@ def test_leftovers_of_a_killed_run_are_found_and_stopped(net: dict, run_dir: Pat
         # As if the run had died here: only the pid file remains to find the charon by.
         assert leftover_pids(rd) == [charon.pid]
         assert kill_leftovers(rd) == [charon.pid]
-        assert not _alive(charon.pid)
+        assert not alive(charon.pid)
         assert leftover_pids(rd) == [] and not charon.pid_file.exists()
     finally:
         charon.stop()

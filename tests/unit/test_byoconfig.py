@@ -63,6 +63,23 @@ def test_the_template_fits_its_node(tmp_path, node, capsys):
     byoconfig.fit(topo(), node, path, logfile="/tmp/frr.log")   # FRR parses it, and it fits
 
 
+def test_node_files_are_parsed_once_for_cli_and_plugin(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert byoconfig.node_files(["ce1=a.conf", "vpn1=/x/b.conf"]) == {"ce1": tmp_path / "a.conf",
+                                                                      "vpn1": Path("/x/b.conf")}
+    assert byoconfig.node_files(["ce1=sub/../a.conf"], base=tmp_path / "d") == {"ce1": tmp_path / "d" / "a.conf"}
+    for bad in ("ce1.conf", "=a.conf", "ce1="):
+        with pytest.raises(TestbedError, match=r"^--config wants NODE=FILE, got .*: write it like ce1=my-edge.conf\.$"):
+            byoconfig.node_files([bad])
+
+
+def test_log_lines_are_replaced_after_the_frr_lines():
+    conf = "frr version 8.4\nfrr defaults traditional\nlog stdout\nlog stderr\nlog file /x\nlog timestamp precision 6\n"
+    assert byoconfig.with_logfile(conf, "/run/l", ["extra"]).splitlines() == [
+        "frr version 8.4", "frr defaults traditional", "log file /run/l informational", "extra",
+        "log timestamp precision 6"]
+
+
 def test_template_states_the_convention():
     text = byoconfig.template(topo(), "vpn1")
     for want in ("local AS: 65020", "vpn1-eth0  10.20.255.254/30 on core-vpn1 (to core 10.20.255.253)",

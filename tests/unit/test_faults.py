@@ -8,8 +8,7 @@ from testbed.model import catalog
 from testbed import faults
 from testbed.measure import pathmark
 from testbed.errors import TestbedError
-from testbed.measure.outage import Records
-from testbed.measure.probe import TOS_SHIFT
+from testbed.measure.records import TOS_SHIFT, Records
 
 TOPO = catalog.build("expressroute", {})
 

@@ -9,6 +9,7 @@ import pytest
 from testbed.model import catalog
 from testbed.labs import lab as labs
 from testbed.errors import TestbedError
+from testbed.daemons.byoconfig import with_logfile
 from testbed.daemons.frr import dry_run
 
 
@@ -37,7 +38,7 @@ def test_start_configs_and_solutions_parse(name, tmp_path):
     lab = labs.load(name)
     for node, path in lab.start_configs().items():
         conf = tmp_path / f"{node}.conf"
-        conf.write_text(labs.with_logfile(path.read_text(), str(tmp_path / "frr.log")))
+        conf.write_text(with_logfile(path.read_text(), str(tmp_path / "frr.log")))
         dry_run(conf)
     for node, path in lab.solutions().items():
         dry_run(path)
@@ -52,6 +53,6 @@ def test_load_by_number_or_name_and_refuse_others():
 
 def test_logfile_line_goes_after_frr_defaults_and_replaces_others():
     conf = "! c\nfrr defaults traditional\nlog file /x.log\nhostname a\n"
-    out = labs.with_logfile(conf, "/run/r/a/frr.log").splitlines()
+    out = with_logfile(conf, "/run/r/a/frr.log").splitlines()
     assert out[:3] == ["! c", "frr defaults traditional", "log file /run/r/a/frr.log informational"]
     assert "log file /x.log" not in out

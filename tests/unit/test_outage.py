@@ -6,19 +6,15 @@ import json
 import pytest
 
 from testbed.measure.outage import (
-    FILE_HEADER,
-    FILE_MAGIC,
-    RECORD,
-    Records,
     analyze_direction,
     analyze_flow,
     analyze_pair,
     expected_windows,
-    load_records,
     path_samples,
     percentile,
     unwrap_seq,
 )
+from testbed.measure.records import RECORD, Records, file_header, load_records
 
 MS = 1_000_000
 I = MS  # 1000 packets/s
@@ -225,7 +221,7 @@ def test_path_bucketing():
 def test_load_records_and_pair(tmp_path):
     def write(path, rows, seq_bits=64):
         with open(path, "wb") as f:
-            f.write(FILE_HEADER.pack(FILE_MAGIC, RECORD.size, seq_bits))
+            f.write(file_header(seq_bits))
             for fl, seq, snd, rcv, ifx in rows:
                 f.write(RECORD.pack(fl, 1, ifx, seq, snd, rcv))
             f.write(b"\x01\x02\x03")  # torn trailing record is ignored
