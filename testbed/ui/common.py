@@ -1,0 +1,58 @@
+"""What the command groups share: parameter and run options, the console, paths as shown."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from testbed.model import params as params_mod
+from testbed.runtime import state
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """The parameters a command line sets: ``--params FILE`` first, then each ``--set K=V``."""
+    out: dict = {}
+    if getattr(args, "params", None):
+        out.update(params_mod.load_file(args.params))
+    out.update(params_mod.parse_sets(getattr(args, "set", None) or []))
+    return out
+
+
+def console():
+    from rich.console import Console
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def shown(path: Path) -> str:
+    """A path as short as it reads: relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def add_run_opts(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--name", default=state.DEFAULT_RUN, type=state.check_run_name,
+                    help=f"run name, so several runs can coexist (default {state.DEFAULT_RUN})")
+
+
+def add_lab_run_opts(sp: argparse.ArgumentParser) -> None:
+    from testbed.labs.lab import LAB_RUN
+    sp.add_argument("--name", default=LAB_RUN, type=state.check_run_name,
+                    help=f"the lab's run name (default {LAB_RUN})")
+
+
+def add_param_opts(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--set", action="append", metavar="K=V", help="override a parameter ('testbed params')")
+    sp.add_argument("--params", metavar="FILE", help="a params file (TOML or JSON)")
+
+
+def add_topo_opts(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("topology", help="topology name ('testbed list')")
+    add_param_opts(sp)
+    sp.add_argument("--config", action="append", metavar="NODE=FILE", help="use your own frr.conf on a router")
+    sp.add_argument("--config-as-is", action="store_true",
+                    help="run the --config files unchecked, as they are (a lab's starting configs are wrong on purpose)")
+    sp.add_argument("--no-wait", action="store_true",
+                    help="do not wait for convergence, only for the daemons (a lab starts broken on purpose)")
+    add_run_opts(sp)

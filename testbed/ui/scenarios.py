@@ -1,0 +1,130 @@
+"""Commands on scenarios and their results: demo (the main job), run, report, calibrate."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from testbed.errors import TestbedError
+from testbed.measure.flowplan import MAX_FLOWS
+from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
+from testbed.system import preflight
+from testbed.ui.common import add_param_opts, console, overrides
+
+
+DEMO_SCENARIO, DEMO_TRIALS = "er-circuit-down", 3
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: the default hybrid scenario (ExpressRoute circuit failure, VPN fallback,
+    failback) for a few trials, with results, plots and the summary table."""
+    print(f"testbed: running {DEMO_SCENARIO} on the hybrid topology, {DEMO_TRIALS} trials "
+          f"(results in {args.out}/)", flush=True)
+    run_args = argparse.Namespace(scenario=[DEMO_SCENARIO], trials=DEMO_TRIALS, set=[], params=None,
+                                  out=args.out, pcap=False, flows=DEFAULT_FLOWS,
+                                  rate=DEFAULT_RATE)
+    return cmd_run(run_args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from testbed.results import report
+    from testbed.trials import runner
+    from testbed.trials import scenario
+    from testbed.runtime.net import Interrupted, install_signal_handlers
+    preflight.check(vpn=True)
+    scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
+    install_signal_handlers()
+    done = []
+    try:
+        for sc in scenarios:
+            if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
+                raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
+            opts = runner.Options(trials=args.trials, overrides=overrides(args), out=Path(args.out), pcap=args.pcap,
+                                  flows=args.flows, rate=args.rate)
+            done.append(runner.run(sc, opts))
+    except (Interrupted, KeyboardInterrupt):
+        print("interrupted: the trials that ended are on disk", file=sys.stderr)
+        return 130
+    con = console()
+    con.print(report.summary_table([o.summary for o in done]))
+    for o in done:
+        verdict = "[green]PASS[/]" if o.summary["ok"] else "[red]FAIL[/]"
+        con.print(f"{verdict} {o.summary['scenario']}: {o.summary['description']} -> {o.dir}")
+        for line in report.failures(o.summary) + [f"note: {n}" for n in o.notes]:
+            con.print(f"    {line}", highlight=False)
+    return 0 if all(o.summary["ok"] for o in done) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from testbed.results import report, store
+    runs = store.find_runs(Path(args.dir))
+    if not runs:
+        raise TestbedError(f"no run results (summary.json) under {args.dir}: point at a results directory.")
+    summaries = [store.load_summary(r) for r in runs]
+    con = console()
+    con.print(report.summary_table(summaries))
+    for s in summaries:
+        for line in report.failures(s):
+            con.print(f"  {s['scenario']} {line}", highlight=False)
+    if args.baseline:
+        base = {b["scenario"]: b for b in map(store.load_summary, store.find_runs(Path(args.baseline)))}
+        for s in summaries:
+            if s["scenario"] in base:
+                con.print(report.diff_table(s, base[s["scenario"]]))
+            else:
+                con.print(f"{s['scenario']}: no run of it under {args.baseline} to compare with")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    from testbed.measure.calibrate import calibrate, render
+    from testbed.runtime.net import Interrupted, install_signal_handlers
+    try:
+        outages = [float(x) for x in args.outages.split(",") if x.strip()]
+    except ValueError:
+        outages = []
+    if not outages or min(outages) <= 0 or args.repeats < 1:
+        raise TestbedError(f"--outages wants positive milliseconds separated by commas (like 20,100,500,2000) "
+                           f"and --repeats at least 1; got {args.outages!r} and {args.repeats}.")
+    install_signal_handlers()  # Ctrl-C/SIGTERM unwind through calibrate's clean-up
+    con = None if args.json else console()
+    try:
+        res = calibrate(outages, args.repeats,
+                        progress=None if args.json else (lambda msg: con.print(msg, style="dim")))
+    except (Interrupted, KeyboardInterrupt):
+        print("calibration interrupted; cleaned up", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        render(res, con)
+    return 0 if res["ok"] else 1
+
+
+def register(sub) -> None:
+    sp = sub.add_parser("demo", help="the main job: the default hybrid failover scenario, results and plots")
+    sp.add_argument("--out", default="results", help="where results go (default results/)")
+    sp.set_defaults(func=cmd_demo)
+    sp = sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail")
+    sp.add_argument("scenario", nargs="+", help="scenario name(s): 'testbed list' lists them")
+    sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
+    add_param_opts(sp)
+    sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
+    sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
+                    help="probe flows each way, ports planned so every equal-cost path carries some (default %(default)s)")
+    sp.add_argument("--rate", type=float, default=DEFAULT_RATE,
+                    help="packets/s per flow: the outage resolution is 1/rate (default %(default)g)")
+    sp.set_defaults(func=cmd_run)
+    sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
+    sp.add_argument("dir", help="a run directory, or a directory holding runs")
+    sp.add_argument("--baseline", metavar="DIR", help="runs to compare against (same scenarios)")
+    sp.set_defaults(func=cmd_report)
+    sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--repeats", type=int, default=5, metavar="N", help="injections of each length (default 5)")
+    sp.add_argument("--outages", default="20,100,500,2000", metavar="MS,...",
+                    help="outage lengths in ms (default 20,100,500,2000)")
+    sp.set_defaults(func=cmd_calibrate)

@@ -1,0 +1,43 @@
+"""Tables for the terminal: a run's sessions, paths and tunnels."""
+from __future__ import annotations
+
+from testbed.ui.common import console
+
+
+def converged_text(total_s: float | None, stages: dict[str, float]) -> str:
+    if total_s is None:
+        return "without waiting for convergence"
+    return f"converged {total_s:.2f} s after start: {', '.join(f'{k} {v:.2f} s' for k, v in stages.items())}"
+
+
+def print_status(st: dict) -> None:
+    from rich.table import Table
+    from rich import box
+    con = console()
+    t = Table(title=f"BGP sessions ({st['topology']}, run {st['run']})", box=box.SIMPLE_HEAD)
+    for col in ("router", "session", "peer", "address", "AS", "state", "up (s)", "rcvd", "sent", "BFD"):
+        t.add_column(col)
+    for b in st["bgp"]:
+        colour = "green" if b["state"] == "Established" else "red"
+        t.add_row(b["router"], b["session"], b["peer"], b["address"], str(b["remote_as"]),
+                  f"[{colour}]{b['state']}[/]", str(b["uptime_s"]), str(b["prefixes_received"]),
+                  str(b["prefixes_sent"]), b["bfd"])
+    con.print(t)
+    p = Table(title="Paths in use (kernel FIB)", box=box.SIMPLE_HEAD)
+    for col in ("node", "prefix", "via", "expected"):
+        p.add_column(col)
+    for row in st["paths"]:
+        want = row["expected_via"]
+        expected = ", ".join(want) if want else f"{row['expected_nexthops']} next hop(s)"
+        p.add_row(row["node"], row["prefix"], ", ".join(row["via"]) or "[red]no route[/]",
+                  expected + ("" if row["ok"] else " [red](not so)[/]"))
+    con.print(p)
+    if st.get("tunnels"):
+        v = Table(title=f"IPsec tunnels ({st['tunnels'][0]['dataplane']})", box=box.SIMPLE_HEAD)
+        for col in ("tunnel", "node", "side", "TUN", "IKE SA", "CHILD SA", "up (s)", "bytes in", "bytes out"):
+            v.add_column(col)
+        for row in st["tunnels"]:
+            v.add_row(row["tunnel"], row["node"], row["side"], str(row.get("tun")), str(row.get("ike_state")),
+                      str(row.get("child_state")), str(row.get("established_s")), str(row.get("bytes_in")),
+                      str(row.get("bytes_out")))
+        con.print(v)

@@ -1,0 +1,77 @@
+"""Commands on topologies and configs: params, lint, config-template, graph."""
+from __future__ import annotations
+
+import sys
+import argparse
+from pathlib import Path
+
+from testbed.model import catalog
+from testbed.model import params as params_mod
+from testbed.runtime import state
+from testbed.system import preflight
+from testbed.ui.common import add_param_opts, overrides
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    mod_extra = catalog.module(args.topology).__dict__.get("PARAMS") if args.topology else None
+    p = params_mod.Params({}, extra=mod_extra)
+    for key in p:
+        print(f"{key:30} {str(p[key]):22} {p.help(key)}")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from testbed.azure.lint import lint_files
+    findings = lint_files(args.config, premium=args.premium)
+    for f in findings:
+        print(f)
+    print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(args.config)} file"
+          f"{'s' if len(args.config) != 1 else ''}", file=sys.stderr)
+    return 1 if findings else 0
+
+
+def cmd_config_template(args: argparse.Namespace) -> int:
+    from testbed.daemons.byoconfig import template
+    print(template(catalog.build(args.topology, overrides(args)), args.node), end="")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from testbed.ui import graph
+    states = None
+    if args.topology:
+        topo = catalog.build(args.topology, overrides(args))
+    else:
+        preflight.require_root()
+        from testbed.runtime.net import Network
+        net = Network.attach(args.name)
+        topo, states = net.topo, graph.live_states(net)
+    highlight = tuple(n for n in (args.highlight or "").split(",") if n)
+    print(graph.text(topo, states, highlight))
+    if args.png:
+        graph.png(topo, Path(args.png), states, highlight)
+        print(f"\nwrote {args.png}")
+    return 0
+
+
+def register(sub) -> None:
+    sp = sub.add_parser("params", help="every parameter with its (Azure) default")
+    sp.add_argument("topology", nargs="?")
+    sp.set_defaults(func=cmd_params)
+    sp = sub.add_parser("lint", help="Azure conformance checks on on-prem FRR configs (exit 1 on findings)")
+    sp.add_argument("config", nargs="+", metavar="CONFIG", help="FRR config files, checked together")
+    sp.add_argument("--premium", action="store_true", help="ExpressRoute Premium: 10,000-prefix limit")
+    sp.set_defaults(func=cmd_lint)
+    sp = sub.add_parser("config-template", help="the names, addresses and config your own config for a node must fit")
+    sp.add_argument("node", help="an on-prem router (ce1, ce2, vpn1, core)")
+    sp.add_argument("topology", help="topology name ('testbed list')")
+    add_param_opts(sp)
+    sp.set_defaults(func=cmd_config_template)
+    sp = sub.add_parser("graph", help="a picture of a topology or a running run: nodes, links, addresses, ASNs, tunnels")
+    sp.add_argument("topology", nargs="?", help="a topology name; without it, the running run (--name)")
+    sp.add_argument("--name", "--run", dest="name", default=state.DEFAULT_RUN, type=state.check_run_name,
+                    help=f"the running run to draw, with its BGP states (default {state.DEFAULT_RUN})")
+    add_param_opts(sp)
+    sp.add_argument("--png", metavar="FILE", help="also draw it as a PNG")
+    sp.add_argument("--highlight", metavar="NODES", help="routers to mark, comma-separated (a lab's routers to fix)")
+    sp.set_defaults(func=cmd_graph)
