@@ -3,8 +3,9 @@ return an event stamped right after the action took effect (see the package docs
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from testbed.model.events import Event, now_ns
 from testbed.model.topo import Topology
@@ -44,6 +45,13 @@ class Fault(ABC):
     def check(self, topo: Topology) -> None:
         """Raise TestbedError if the fault names something the topology lacks."""
 
+    @contextmanager
+    def armed(self, net: "Network") -> Iterator[None]:
+        """For the block, whatever ``inject`` can have set up ahead of time, outside the timed
+        part (an nftables table with its chains, so that inject and restore are one rule change
+        each); without it a fault does everything in ``inject`` and ``restore``."""
+        yield
+
     @abstractmethod
     def inject(self, net: "Network") -> Event: ...
 
@@ -68,6 +76,13 @@ class Together(Fault):
     def check(self, topo: Topology) -> None:
         for f in self.parts:
             f.check(topo)
+
+    @contextmanager
+    def armed(self, net: "Network") -> Iterator[None]:
+        with ExitStack() as stack:
+            for f in self.parts:
+                stack.enter_context(f.armed(net))
+            yield
 
     def inject(self, net: "Network") -> Event:
         events = [f.inject(net) for f in self.parts]

@@ -1,8 +1,9 @@
 """Silent failures inside a node: nftables drop rules on one link end (the link keeps carrier)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
 
 from testbed.errors import TestbedError
 from testbed.faults.base import Fault, stamp
@@ -23,6 +24,7 @@ class _NftFault(Fault):
 
     link: str
     node: str | None = None  # default: the link's first end (the on-prem side of ER links)
+    _armed: bool = field(default=False, init=False, repr=False)
 
     def links(self) -> list[str]:
         return [self.link]
@@ -53,17 +55,45 @@ class _NftFault(Fault):
                 f"    iifname \"{ifname}\" {v}; oifname \"{ifname}\" {v}; }}\n"
                 f"}}\n")
 
+    def chains(self) -> str:
+        """The nft script that creates the fault's table with its chains and no rule (armed)."""
+        hook = f"priority {NFT_PRIORITY}; policy accept;"
+        return (f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n"
+                f"table inet {NFT_TABLE} {{\n"
+                + "".join(f"  chain {c} {{ type filter hook {c} {hook} }}\n" for c in ("input", "output", "forward"))
+                + "}\n")
+
+    def rule_lines(self, ifname: str) -> str:
+        """The rules alone, for an armed table (pure, for tests)."""
+        v = self._verdict()
+        return "".join(f"add rule inet {NFT_TABLE} {chain} {match} \"{ifname}\" {v}\n"
+                       for chain, match in (("input", "iifname"), ("output", "oifname"),
+                                            ("forward", "iifname"), ("forward", "oifname")))
+
+    @contextmanager
+    def armed(self, net: "Network") -> Iterator[None]:
+        node, _ = self._where(net.topo)
+        nft.apply(net.pid(node), self.chains())
+        self._armed = True
+        try:
+            yield
+        finally:
+            self._armed = False
+            nft.apply(net.pid(node), f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n")
+
     def inject(self, net: "Network") -> Event:
         node, ifname = self._where(net.topo)
+        script = self.rule_lines(ifname) if self._armed else self.rules(ifname)
         issued = now_ns()
-        nft.apply(net.pid(node), self.rules(ifname))
-        return stamp(node, "inject", self, issued, link=self.link, ifname=ifname)
+        committed = nft.apply(net.pid(node), script)
+        return stamp(node, "inject", self, issued, t_ns=committed, link=self.link, ifname=ifname)
 
     def restore(self, net: "Network") -> Event:
         node, ifname = self._where(net.topo)
+        script = f"flush table inet {NFT_TABLE}\n" if self._armed else f"delete table inet {NFT_TABLE}\n"
         issued = now_ns()
-        nft.apply(net.pid(node), f"delete table inet {NFT_TABLE}\n")
-        return stamp(node, "restore", self, issued, link=self.link, ifname=ifname)
+        committed = nft.apply(net.pid(node), script)
+        return stamp(node, "restore", self, issued, t_ns=committed, link=self.link, ifname=ifname)
 
 
 @dataclass

@@ -17,10 +17,10 @@ from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from testbed.errors import TestbedError
 from testbed.measure.outage import path_samples
 from testbed.measure.records import TOS_SHIFT, Records
 from testbed.model.topo import Topology
+from testbed.system import nft
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -76,15 +76,12 @@ def _by_node(points: Iterable[MarkPoint]) -> dict[str, list[MarkPoint]]:
 
 def install(net: "Network", points: list[MarkPoint], ports: tuple[int, int] = PROBE_PORTS) -> None:
     for node, pts in _by_node(points).items():
-        res = net.run_in(node, ["nft", "-f", "-"], input=rules(pts, ports), capture_output=True, text=True)
-        if res.returncode != 0:
-            raise TestbedError(f"nftables in {node} refused the path marks ({res.stderr.strip()[:200]}): "
-                               "this is a testbed bug, please report it.")
+        nft.apply(net.pid(node), rules(pts, ports))
 
 
 def remove(net: "Network", points: list[MarkPoint]) -> None:
     for node in _by_node(points):
-        net.run_in(node, ["nft", "delete", "table", "inet", NFT_TABLE], capture_output=True)
+        nft.apply(net.pid(node), f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n")
 
 
 # --- reading the marks back ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from testbed.daemons import byoconfig
 from testbed.runtime import state
-from testbed.system import kernel
+from testbed.system import kernel, nft
 from testbed.errors import TestbedError
 from testbed.daemons.frr import FrrRouter, dry_run
 from testbed.daemons.ipsec import Tunnels
@@ -133,6 +133,7 @@ class Network:
             return
         self._stopping.set()
         inodes = set(self.state.get("netns_inodes", []))
+        nft.forget(list(self.pids.values()))
         for r in self.frr.values():
             r.stop()
         if self.tunnels is not None:

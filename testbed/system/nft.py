@@ -1,16 +1,26 @@
 """nftables inside a node, through libnftables called in this process (the one binding).
 
-The calling thread enters the node's network namespace and hands the script to libnftables:
-the call returns right after the kernel committed the batch atomically. An ``nft`` process would
-add its start-up (10-25 ms on a busy machine) between the stamps around a fault.
+Each node gets one libnftables context, made with the calling thread inside the node's network
+namespace (its netlink socket stays there) and kept until ``forget``: a fresh context per call
+doubles the transaction's cost (1.2 against 0.6 ms measured), and freeing one after a batch that
+deleted something waits for nf_tables' deferred clean-up (an RCU grace period, 7-20 ms on
+kernel 6.18). ``apply`` returns the instant libnftables' call returned, right after the kernel
+committed the batch atomically. An ``nft`` process would add its start-up (10-25 ms on a busy
+machine) between the stamps around a fault.
 """
 from __future__ import annotations
 
 import ctypes
+import os
+import threading
 from functools import cache
 
 from testbed.errors import TestbedError
+from testbed.model.events import now_ns
 from testbed.system.kernel import in_netns
+
+_contexts: dict[tuple[int, int], int] = {}   # (pid, netns inode) -> nft_ctx pointer
+_lock = threading.Lock()                      # a context serves one call at a time
 
 
 @cache
@@ -26,18 +36,42 @@ def _libnftables() -> ctypes.CDLL:
     return lib
 
 
-def apply(pid: int, script: str) -> None:
-    """Apply ``script`` as one atomic transaction in the network namespace of process ``pid``."""
+def _key(pid: int) -> tuple[int, int]:
+    try:
+        return pid, os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError as e:
+        raise TestbedError(f"process {pid} is gone, so nftables cannot reach its node: is the run still up?") from e
+
+
+def _context(lib: ctypes.CDLL, key: tuple[int, int]) -> int:
+    if key not in _contexts:
+        with in_netns(key[0]):
+            ctx = lib.nft_ctx_new(0)
+        lib.nft_ctx_buffer_output(ctx)
+        lib.nft_ctx_buffer_error(ctx)
+        _contexts[key] = ctx
+    return _contexts[key]
+
+
+def apply(pid: int, script: str) -> int:
+    """Apply ``script`` as one atomic transaction in the network namespace of process ``pid``;
+    the instant (testbed clock, ns) the kernel had committed it."""
     lib = _libnftables()
-    with in_netns(pid):
-        ctx = lib.nft_ctx_new(0)
-        try:
-            lib.nft_ctx_buffer_output(ctx)
-            lib.nft_ctx_buffer_error(ctx)
-            rc = lib.nft_run_cmd_from_buffer(ctx, script.encode())
-            err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace") if rc else ""
-        finally:
-            lib.nft_ctx_free(ctx)
+    key = _key(pid)
+    with _lock:
+        ctx = _context(lib, key)
+        rc = lib.nft_run_cmd_from_buffer(ctx, script.encode())
+        committed = now_ns()
+        err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace") if rc else ""
     if rc != 0:
         raise TestbedError(f"nftables refused the rules ({' '.join(err.split())[:200]}): "
                            "this is a testbed bug, please report it.")
+    return committed
+
+
+def forget(pids: list[int]) -> None:
+    """Free the contexts of nodes that are going away (their shells' ``pids``)."""
+    lib = _libnftables() if _contexts else None
+    with _lock:
+        for key in [k for k in _contexts if k[0] in pids]:
+            lib.nft_ctx_free(_contexts.pop(key))

@@ -265,6 +265,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
     settled = restored_at = None
     with ExitStack() as stack:
         seen = stack.enter_context(watchers(net, ctx.notes, workdir))
+        stack.enter_context(fault.armed(net))
         if opts.pcap:
             stack.enter_context(pcaps(net, fault, workdir))
         files = stack.enter_context(probepair.probes(net, net.topo.endpoints, workdir, ctx.ports, opts.rate))

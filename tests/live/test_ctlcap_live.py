@@ -21,7 +21,7 @@ MS = 1_000_000
 @pytest.mark.skipif(not ROOT, reason="needs root (namespaces, FRR, tcpdump, nftables)")
 def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
     from testbed.model import catalog
-    from testbed.measure.calibrate import NftInjector
+    from testbed.faults import Blackhole
     from testbed.measure.fibwatch import FibWatcher
     from testbed.runtime.net import Network
 
@@ -36,21 +36,18 @@ def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
         converge.wait_converged(net)
         cap = ctlcap.ControlCapture(net, ["ce1", "msee1", "core"], out_dir=tmp_path)
         fw = FibWatcher(net, ["core", "ce1"])
-        inj = None
+        fault = Blackhole("er-primary", node="msee1")  # both directions, carrier stays up
+
         try:
             cap.start()
             fw.start()
-            inj = NftInjector(net.nodes["msee1"])
-            inj.setup_table("tbfault")
-            time.sleep(0.7)  # over two BFD intervals: the capture hears msee1 before the drop
-            a1, a2 = inj.drop(msee1_er.name, "tbfault")  # both directions, carrier stays up
-            time.sleep(1.3)
+            with fault.armed(net):
+                time.sleep(0.7)  # over two BFD intervals: the capture hears msee1 before the drop
+                injected = fault.inject(net)
+                a1, a2 = injected.detail["issued_ns"], injected.t_ns
+                time.sleep(1.3)
+                fault.restore(net)
         finally:
-            if inj is not None:
-                try:
-                    inj.delete_table("tbfault")
-                finally:
-                    inj.close()
             fib = fw.stop()
             events = cap.stop()
         assert "tbfault" not in net.cmd("msee1", "nft list tables")

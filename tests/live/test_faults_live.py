@@ -10,6 +10,7 @@ import pytest
 
 from testbed.model import catalog
 from testbed import faults
+from testbed.faults.delay import netem_available
 from testbed.measure import pathmark
 from testbed.errors import TestbedError
 from testbed.observe import converge, peers
@@ -117,7 +118,7 @@ def test_small_prefix_flood_is_advertised_and_withdrawn(net):
 @pytest.mark.integration
 @live
 def test_delay_needs_netem_and_says_so(net):
-    if faults.netem_available(net, "ce1"):
+    if netem_available(net, "ce1"):
         pytest.skip("this kernel has netem")
     with pytest.raises(TestbedError, match="no netem qdisc"):
         faults.Delay("er-primary").inject(net)

@@ -1,8 +1,6 @@
 """Calibration: pure helpers on synthetic probe records, and a quick live run (root)."""
 from __future__ import annotations
 
-
-
 from testbed.measure import calibrate as cal
 from testbed.measure.outage import Records, RunResult, analyze_direction
 
@@ -24,16 +22,23 @@ def _direction(lost_from_ns: int, lost_to_ns: int, flows: int = 2, n: int = 400,
 
 
 def test_window_and_bounds():
+    # the estimate runs commit to commit (each transaction took effect between its issue and
+    # its commit stamp); the bracket spans the stamps either way
     w = cal.window(100, 300, 20_000_300, 20_000_700)
     assert w["window_ns"] == 20_000_400 and w["window_min_ns"] == 20_000_000 and w["window_max_ns"] == 20_000_600
     b = cal.error_bounds_ms(1.0, w)
     assert b == {"timestamp": [0.0, 2.0], "loss": [-1.0, 1.0]}
+    # a slow restore widens the low side (the drop may have ended up to its duration early), a
+    # slow inject the high side (it may have begun up to its duration early)
+    slow = cal.window(0, 8 * MS, 100 * MS, 116 * MS)
+    assert slow["window_ns"] == 108 * MS
+    assert cal.error_bounds_ms(1.0, slow) == {"timestamp": [-16.0, 10.0], "loss": [-17.0, 9.0]}
 
 
 def test_measure_row_and_summary_on_synthetic_gap():
     # drop window 100.0 .. 120.5 ms: packets at 100..120 ms are lost (21 packets per flow)
     lo, hi = 100 * MS, 120 * MS + 500_000
-    w = cal.window(lo - 100_000, lo, hi - 150_000, hi)   # injected 20.5 ms
+    w = cal.window(lo - 100_000, lo, hi - 150_000, hi)   # injected 20.5 ms (commit to commit)
     res = RunResult({"a->b": _direction(lo, hi), "b->a": _direction(lo, hi)})
     row = cal.measure_row(res, w, 20)
     d = row["directions"]["a->b"]
