@@ -247,22 +247,10 @@ class _Decoder:
     def _one(self, t: int, mtype: int, flags: int, body: memoryview, snapshot: bool) -> Event | None:
         if mtype in (RTM_NEWROUTE, RTM_DELROUTE):
             d = self._names(decode_route(mtype, flags, body))
-            if snapshot:
-                kind = "route-present"
-            elif mtype == RTM_DELROUTE:
-                kind = "route-del"
-            else:
-                kind = "route-replace" if flags & NLM_F_REPLACE else "route-add"
-            return Event(t, "fib", self.node, kind, d)
+            return Event(t, "fib", self.node, _kind("route", mtype == RTM_DELROUTE, flags, snapshot), d)
         if mtype in (RTM_NEWNEXTHOP, RTM_DELNEXTHOP):
             d = self._names(decode_nexthop(mtype, flags, body))
-            if snapshot:
-                kind = "nexthop-present"
-            elif mtype == RTM_DELNEXTHOP:
-                kind = "nexthop-del"
-            else:
-                kind = "nexthop-replace" if flags & NLM_F_REPLACE else "nexthop-add"
-            return Event(t, "fib", self.node, kind, d)
+            return Event(t, "fib", self.node, _kind("nexthop", mtype == RTM_DELNEXTHOP, flags, snapshot), d)
         if mtype in (RTM_NEWLINK, RTM_DELLINK):
             d = decode_link(mtype, flags, body)
             idx = d["index"]
@@ -384,6 +372,15 @@ class FibResult:
     def to_dict(self) -> dict[str, Any]:
         return {"overflow": self.overflow, "stats": {n: s.to_dict() for n, s in self.stats.items()},
                 "events": len(self.events)}
+
+
+def _kind(noun: str, deleted: bool, flags: int, snapshot: bool) -> str:
+    """``route-add``, ``-replace``, ``-del``, or ``-present`` when read from the initial dump."""
+    if snapshot:
+        return f"{noun}-present"
+    if deleted:
+        return f"{noun}-del"
+    return f"{noun}-replace" if flags & NLM_F_REPLACE else f"{noun}-add"
 
 
 class FibWatcher:

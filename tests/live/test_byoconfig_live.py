@@ -2,29 +2,13 @@
 refusals, the mapping, and the model following the user's config."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from testbed.model import catalog
 from testbed.runtime import state
 from testbed.errors import TestbedError
+from policy_examples import topo, variant
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy"
-
-
-def topo():
-    return catalog.build("hybrid")
-
-
-def variant(tmp_path: Path, node: str, *changes: tuple[str, str]) -> Path:
-    text = (EXAMPLE / f"{node}.conf").read_text()
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / f"{node}.conf"
-    path.write_text(text)
-    return path
 
 
 @pytest.mark.integration

@@ -8,27 +8,12 @@ from pathlib import Path
 import pytest
 
 from testbed.daemons import byoconfig
-from testbed.model import catalog
 from testbed.ui import cli
 from testbed.errors import TestbedError
+from policy_examples import EXAMPLE, topo, variant
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy"
 # fit() runs FRR's own parser on the user's file before checking it against the node
 needs_frr = pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
-
-
-def topo():
-    return catalog.build("hybrid")
-
-
-def variant(tmp_path: Path, node: str, *changes: tuple[str, str]) -> Path:
-    text = (EXAMPLE / f"{node}.conf").read_text()
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / f"{node}.conf"
-    path.write_text(text)
-    return path
 
 
 def refusal(tmp_path: Path, node: str, *changes: tuple[str, str]) -> str:
