@@ -174,7 +174,7 @@ class Topology:
     # the paths probe traffic is attributed to (link or tunnel label -> DSCP mark), declared
     # by the builders in order: testbed.measure.pathmark marks them at their on-prem end
     paths: dict[str, int] = field(default_factory=dict)
-    endpoints: tuple[str, str] = ("h1", "vm1")      # the probe pair, on-prem first
+    endpoints: tuple[str, ...] = ()                 # the probe pair (on-prem first), if any
     pools: dict[str, Pool] = field(default_factory=dict)
     _ifcount: dict[str, int] = field(default_factory=dict)
 

@@ -345,6 +345,9 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     """Bring the scenario's topology up, run the trials, write the results; the network is
     always torn down, and every trial that ended is on disk whatever happens after it."""
     topo = catalog.build(scenario.topology, {**scenario.params, **opts.overrides})
+    if len(topo.endpoints) != 2:
+        raise TestbedError(f"topology {topo.name} declares no probe endpoints (Topology.endpoints), so "
+                           f"scenario {scenario.name} cannot measure it: name its two hosts in the topology.")
     scenario.fault(topo.params).check(topo)
     trials_n = opts.trials or scenario.trials
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
