@@ -17,9 +17,6 @@ from testbed.system.procs import stop_process
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
     ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
     line = proc.stdout.readline().decode() if ready else ""
@@ -35,7 +32,7 @@ def probes(net: Network, ends: tuple[str, str], workdir: Path, ports: list[int],
     a, b = ends
     addr = {a: net.topo.address(a), b: net.topo.address(b)}
     start_at = now_ns() + 300_000_000
-    files = {n: workdir / f"{n}.bin" for n in ends}
+    files = {n: Path(workdir).resolve() / f"{n}.bin" for n in ends}  # a probe may not share our cwd
     procs: list[subprocess.Popen] = []
     try:
         for me, peer in ((a, b), (b, a)):
@@ -43,7 +40,7 @@ def probes(net: Network, ends: tuple[str, str], workdir: Path, ports: list[int],
                 procs.append(net.nodes[me].popen(
                     [sys.executable, "-m", "testbed.measure.probe", "--peer", addr[peer], "--out", str(files[me]),
                      "--ports", ",".join(map(str, ports)), "--rate", str(rate), "--start-at-ns", str(start_at)],
-                    stdout=subprocess.PIPE, stderr=err, cwd=str(REPO)))
+                    stdout=subprocess.PIPE, stderr=err))
         for p in procs:
             _readline(p, 10.0)
         time.sleep(max(0.0, (start_at - now_ns()) / 1e9))

@@ -6,6 +6,7 @@ Each command group lives in a module of its own (``runs``, ``scenarios``, ``topo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from testbed.errors import TestbedError
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     except TestbedError as e:
         print(f"testbed: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (testbed params | head): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
