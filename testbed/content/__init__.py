@@ -1,1 +1,3 @@
-"""The testbed's content: topologies, scenarios and training labs (found through testbed.model.content)."""
+"""The testbed's content: topologies, scenarios and training labs (found through
+testbed.model.content).
+"""

@@ -1,0 +1,1 @@
+"""Scenarios (a topology, a fault, an expectation) and the runner of their trials."""

@@ -1,0 +1,1 @@
+"""The testbed command: one module per command group, terminal tables, the topology graph."""
