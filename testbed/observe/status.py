@@ -47,6 +47,7 @@ def collect(net: "Network") -> dict[str, Any]:
         "owner_pid": st.get("owner_pid"),
         "up_for_s": round(time.time() - st["started_at"], 1) if st.get("started_at") else None,
         "convergence": st.get("convergence"),
+        "errors": st.get("errors", []),   # what the run's behaviours reported (a thread that stopped)
         "bgp": bgp_sessions(net), "paths": paths(net),
         "tunnels": net.tunnels.status() if net.tunnels else [],
     }

@@ -41,3 +41,5 @@ def print_status(st: dict) -> None:
                       str(row.get("child_state")), str(row.get("established_s")), str(row.get("bytes_in")),
                       str(row.get("bytes_out")))
         con.print(v)
+    for error in st.get("errors", []):
+        con.print(f"[red]error:[/] {error}", highlight=False)
