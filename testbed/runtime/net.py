@@ -21,6 +21,7 @@ from testbed.system import kernel, nft
 from testbed.errors import TestbedError
 from testbed.daemons.frr import FrrRouter, dry_run
 from testbed.daemons.ipsec import Tunnels
+from testbed.system.poll import poll
 from testbed.system.procs import netns_inode, pids_in_netns, stop
 from testbed.daemons.render import frr_conf
 from testbed.model.topo import Behaviour, Topology
@@ -114,7 +115,7 @@ class Network:
             r.wait(self.nodes[name])
         if self.topo.tunnels:
             # IKE needs the outer routes, which FRR's statics install.
-            self._wait_outer_routes(deadline=time.monotonic() + 10)
+            self._wait_outer_routes(within_s=10)
             self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
             self.tunnels.start(self.nodes)
             self.record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
@@ -132,6 +133,8 @@ class Network:
         if not self._claimed:
             return
         self._stopping.set()
+        for thread in self._behaviour_threads:  # a step under way finishes against live daemons
+            thread.join(timeout=15)
         inodes = set(self.state.get("netns_inodes", []))
         nft.forget(list(self.pids.values()))
         for r in self.frr.values():
@@ -218,35 +221,35 @@ class Network:
         if out.strip():
             raise TestbedError(f"configuring node {name} failed ({out.strip()[:200]}): this is a testbed bug, please report it.")
 
-    def _wait_outer_routes(self, deadline: float) -> None:
-        for t in self.topo.tunnels:
-            for node, peer in ((t.onprem, t.azure_outer), (t.azure, t.onprem_outer)):
-                while True:
+    def _wait_outer_routes(self, within_s: float) -> None:
+        """Until every tunnel end has a route to its peer's outer address (FRR's statics)."""
+        def missing() -> list[str]:
+            wrong = []
+            for t in self.topo.tunnels:
+                for node, peer in ((t.onprem, t.azure_outer), (t.azure, t.onprem_outer)):
                     with kernel.netlink(self.pid(node)) as ipr:
                         try:
                             kernel.route_get(ipr, peer)
-                            break
                         except Exception:  # no route yet (ENETUNREACH)
-                            pass
-                    if time.monotonic() > deadline:
-                        raise TestbedError(f"{node} has no route to {peer} for tunnel {t.label}: check the topology.")
-                    time.sleep(0.02)
+                            wrong.append(f"{node} has no route to {peer} for tunnel {t.label}")
+            return wrong
+
+        out = poll(missing, within_s, 0.02)
+        if not out.ok:
+            raise TestbedError(f"{out.problems[0]}: check the topology.")
 
     def record(self, **fields: Any) -> None:
         """Update the run's state file (status, timings, errors) with ``fields``."""
         with self._state_lock:
-            self._record_locked(**fields)
-
-    def _record_locked(self, **fields: Any) -> None:
-        self.state.update(
-            run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
-            params=self.topo.params.to_dict(),
-            nodes={n: {"pid": pid, "kind": "router" if n in self.topo.routers else "host"}
-                   for n, pid in self.pids.items()},
-            netns_inodes=[i for pid in self.pids.values() if (i := netns_inode(pid))],
-            **fields,
-        )
-        state.write(self.run, self.state)
+            self.state.update(
+                run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
+                params=self.topo.params.to_dict(),
+                nodes={n: {"pid": pid, "kind": "router" if n in self.topo.routers else "host"}
+                       for n, pid in self.pids.items()},
+                netns_inodes=[i for pid in self.pids.values() if (i := netns_inode(pid))],
+                **fields,
+            )
+            state.write(self.run, self.state)
 
     # --- behaviours: what the emulated side does by itself while the run is up ---
     def _start_behaviours(self) -> None:
