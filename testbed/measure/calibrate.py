@@ -13,9 +13,10 @@ context, whose clean-up can take another 7-20 ms).
 
 The injected window is ``t(restore) - t(inject)``, commit to commit; the restore is issued
 ``W`` after the inject was. The fault is armed first (``Fault.armed``: its table and chains
-made before the probes start), so inject and restore are one rule change each (0.3-0.7 ms). The worst-case bracket is ``[issued(restore) - t(inject),
-t(restore) - issued(inject)]``; both transactions' median durations, measured on the same
-network before the probes start, are reported with the result.
+made before the probes start), so inject and restore are one rule change each (0.3-0.7 ms).
+The worst-case bracket is ``[issued(restore) - t(inject), t(restore) - issued(inject)]``; both
+transactions' median durations, measured on the same network before the probes start, are
+reported with the result.
 
 For every injection and direction the probe records give:
 
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from testbed.errors import TestbedError
 from testbed.faults.drop import Blackhole
 from testbed.measure import flowplan, probepair
 from testbed.measure.outage import analyze_files
@@ -160,18 +162,17 @@ def summarize(rows: Sequence[dict[str, Any]], tolerance_ms: float = TOLERANCE_MS
                              "bracket_ms": round(max(r["bracket_ms"][1] - r["bracket_ms"][0] for r in rs), 4)}
         ok = True
         for method in ("timestamp", "loss"):
-            errs = [d[f"{method}_err_ms"] for r in rs for d in r["directions"].values()]
-            missing = sum(e is None for e in errs)
-            errs = [e for e in errs if e is not None]
-            bounds = [d["bounds_ms"][method] for r in rs for d in r["directions"].values()]
-            m = {"n": len(errs), "missing": missing}
+            seen = [(d[f"{method}_err_ms"], d["bounds_ms"][method]) for r in rs for d in r["directions"].values()]
+            measured = [(e, b) for e, b in seen if e is not None]
+            errs = [e for e, _ in measured]
+            bounds = [b for _, b in seen]
+            m = {"n": len(errs), "missing": len(seen) - len(measured)}
+            missing = m["missing"]
             if errs:
                 m.update(mean=round(sum(errs) / len(errs), 4), min=min(errs), max=max(errs),
                          max_abs=max(abs(e) for e in errs),
                          bound=[min(b[0] for b in bounds), max(b[1] for b in bounds)],
-                         within_bound=all(b[0] - 1e-9 <= e <= b[1] + 1e-9 for e, b in zip(
-                             [d[f"{method}_err_ms"] for r in rs for d in r["directions"].values()], bounds)
-                             if e is not None))
+                         within_bound=all(b[0] - 1e-9 <= e <= b[1] + 1e-9 for e, b in measured))
             m["ok"] = (missing == 0 and bool(errs) and m["max_abs"] <= tolerance_ms) if nominal >= min_outage_ms else None
             if m["ok"] is False:
                 ok = False
@@ -239,7 +240,9 @@ def calibrate(outages_ms: Iterable[float] = DEFAULT_OUTAGES_MS, repeats: int = 5
         metas = {n: load_meta(str(files[n]) + ".json") for n in (a, b)}
         for n, m in metas.items():
             if m.get("status") != "done":
-                raise RuntimeError(f"the probe in {n} did not finish (status {m.get('status')!r}): see {wd}")
+                keep_files = True  # the evidence stays for the user to read
+                raise TestbedError(f"the probe in {n} did not finish (status {m.get('status')!r}): "
+                                   f"see its .err file in {wd}.")
         res = analyze_files(str(files[a]), str(files[b]), (a, b))
     finally:
         if tmp_owner is not None and not keep_files:
