@@ -21,6 +21,16 @@ from testbed.results.trial import DirectionFigures, Trial, stats  # noqa: E402
 
 PATH_COLOURS = {"er-primary": "tab:blue", "er-secondary": "tab:orange", "vpn-tunnel0": "tab:green",
                 "vpn-tunnel1": "tab:purple", "unmarked": "tab:gray"}
+OTHER_COLOURS = ("tab:red", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "black")
+
+
+def path_colours(paths: Iterable[str]) -> dict[str, str]:
+    """A colour per path: the reference networks' paths keep theirs, any other label (a user's
+    topology declares its own) takes the next of the other colours, in name order."""
+    others = sorted(p for p in set(paths) if p not in PATH_COLOURS)
+    return {p: PATH_COLOURS.get(p) or OTHER_COLOURS[others.index(p) % len(OTHER_COLOURS)] for p in set(paths)}
+
+
 # (source, kind fragment) -> colour, line style, legend name; the first match wins
 EVENT_STYLES = (
     (("fault", "issued"), ("red", ":", "fault issued")),
@@ -102,10 +112,11 @@ def _draw_direction(ax, trial: Trial, d: DirectionFigures | None, series: dict[s
                     bucket_ms: float, origin_ms: float, smooth: int) -> None:
     # active-active paths carry equal rates: each line is drawn thinner than the one before,
     # so one that another covers still shows around it
+    colours = path_colours(series)
     for layer, path in enumerate(sorted(series)):
         ys = [n * 1000.0 / bucket_ms for n in _smooth(series[path], smooth)]
         xs = [origin_ms + k * bucket_ms for k in range(len(ys))]
-        ax.step(xs, ys, where="post", color=PATH_COLOURS.get(path, "black"),
+        ax.step(xs, ys, where="post", color=colours[path],
                 linewidth=max(0.8, 3.2 - 0.8 * layer), label=path)
     if d is None:
         return

@@ -149,3 +149,9 @@ def test_plots_are_written(tmp_path):
     assert plots.timeline(t, tmp_path / "t.png").stat().st_size > 10_000
     assert plots.ecdf([t, trial(set(range(100, 300)), 2)], tmp_path / "e.png", "x").stat().st_size > 10_000
     assert plots.timeline(Trial("x", 1, ""), tmp_path / "none.png") is None
+
+
+def test_every_path_label_gets_a_colour_of_its_own():
+    colours = plots.path_colours(["er-primary", "unmarked", "site2-er", "site2-vpn"])
+    assert colours["er-primary"] == plots.PATH_COLOURS["er-primary"]   # the reference paths keep theirs
+    assert len(set(colours.values())) == 4                             # a user's labels are told apart
