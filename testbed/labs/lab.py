@@ -145,9 +145,11 @@ def settle(net: "Network", quiet_s: float = 3.0, within_s: float = 15.0) -> None
     """Wait until the same BGP sessions have been Established for ``quiet_s`` (at most
     ``within_s``): what the trainee then sees is the lab's fault, not the start-up."""
     def established() -> set[tuple[str, str]]:
-        return {(name, n.addr) for name, r in net.topo.routers.items() if r.neighbors
-                for addr, p in peers.bgp(net, name).items() if p.get("state") == "Established"
-                for n in r.neighbors if n.addr == addr}
+        up = set()
+        for name, r in net.topo.routers.items():
+            seen = peers.bgp(net, name) if r.neighbors else {}
+            up |= {(name, n.addr) for n in r.neighbors if seen.get(n.addr, {}).get("state") == "Established"}
+        return up
 
     poll(Steady(established, quiet_s, "the established BGP sessions"), within_s, 0.5)
 

@@ -39,7 +39,7 @@ class Pool:
         elif name in self.tail:
             i = size - 1 - self.tail.index(name)
         else:
-            taken = {n for n in self.given.values()}
+            taken = set(self.given.values())
             reserved = set(range(len(self.layout))) | {size - 1 - k for k in range(len(self.tail))}
             i = next((k for k in range(size) if k not in reserved and self._nth(k) not in taken), size)
         if i >= size or i < 0:

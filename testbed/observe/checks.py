@@ -126,14 +126,14 @@ def _owner(net: "Network", addr: str) -> str | None:
     return None
 
 
-def _longest_match(fib: dict[str, list[dict]], addr: str) -> list[dict]:
+def _longest_match(table: fib.Table, addr: str) -> list[dict]:
     ip = ipaddress.IPv4Address(addr)
     best: ipaddress.IPv4Network | None = None
-    for prefix in fib:
+    for prefix in table:
         net = ipaddress.IPv4Network(prefix)
         if ip in net and (best is None or net.prefixlen > best.prefixlen):
             best = net
-    return fib[str(best)] if best is not None else []
+    return table[str(best)] if best is not None else []
 
 
 def routes(net: "Network", src: str, dst_addr: str) -> list[tuple[str, ...]]:
