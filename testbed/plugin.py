@@ -29,14 +29,14 @@ from typing import Any, Iterator
 import pytest
 
 from testbed.daemons.byoconfig import node_files
-from testbed.model import catalog
-from testbed.observe import converge
-from testbed.system import preflight
 from testbed.errors import TestbedError
-from testbed.model.events import Event
 from testbed.faults import Fault
-from testbed.runtime.net import Network
+from testbed.model import catalog
+from testbed.model.events import Event
 from testbed.model.params import parse_sets
+from testbed.observe import converge
+from testbed.runtime.net import Network
+from testbed.system import preflight
 
 DEFAULT_RUN = "pytest"
 

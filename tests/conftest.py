@@ -18,4 +18,5 @@ def pytest_collection_modifyitems(config, items):
 # tests import small helpers (hostcheck) from this folder
 import sys
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).parent))

@@ -12,8 +12,8 @@ and says which way the traffic goes instead.
 """
 import pytest
 
-from testbed.observe.checks import bgp_advertised, eventually, more_specific_leaks, path, path_is, path_through
 from testbed.faults import Blackhole, Together
+from testbed.observe.checks import bgp_advertised, eventually, more_specific_leaks, path, path_is, path_through
 
 pytestmark = pytest.mark.testbed(
     topology="hybrid",

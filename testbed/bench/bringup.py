@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from testbed.model import catalog
-from testbed.system.procs import started_monotonic
 from testbed.bench.series import Series, summaries
-from testbed.runtime.net import Network
+from testbed.model import catalog
 from testbed.observe import converge
+from testbed.runtime.net import Network
+from testbed.system.procs import started_monotonic
 
 STAGES = ("nodes_ready", "frr_started", "tunnels_up", "bgp", "bfd", "fib", "reach", "total", "teardown")
 OnUp = Callable[[Network, int], None]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from testbed.model import catalog
 from testbed.bench.memory import node_memory
-from testbed.system.procs import load_1min, meminfo_mib
 from testbed.errors import TestbedError
-from testbed.runtime.net import Network
+from testbed.model import catalog
 from testbed.observe import converge
+from testbed.runtime.net import Network
+from testbed.system.procs import load_1min, meminfo_mib
 
 LIMIT_S = 60.0
 MEMORY_SHARE = 0.8  # a step may use at most this share of the memory available before it

@@ -29,14 +29,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from testbed.model import catalog
 from testbed.bench.memory import node_memory
 from testbed.bench.series import Series, summaries
 from testbed.errors import TestbedError
 from testbed.faults import LinkDown, PrefixFlood
 from testbed.measure.fibwatch import FibWatcher
-from testbed.runtime.net import Network
+from testbed.model import catalog
 from testbed.observe import converge
+from testbed.runtime.net import Network
 
 ORIGIN, FAILED_LINK = "core", "er-primary"
 LIMIT_HEADROOM = 100  # the on-prem range and margin on top of N

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testbed.measure import flowplan
-from testbed.measure import probepair
-from testbed.system.procs import cpu_s
 from testbed.bench.series import Series
+from testbed.measure import flowplan, probepair
 from testbed.runtime.net import Network
+from testbed.system.procs import cpu_s
 
 ENDS = ("h1", "vm1")
 WARMUP_S = 0.5  # past the interpreter's start-up, which is not the steady cost

@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from testbed.bench import targets as bench_targets
-from testbed.trials import runner
 from testbed.bench.bringup import bring_up
 from testbed.bench.chain import chain_fit
 from testbed.bench.fib import fib_scale
 from testbed.bench.memory import MemoryFigures
 from testbed.bench.probe import probe_cpu
-from testbed.system.procs import meminfo_mib
 from testbed.bench.trials import trial_cycle
 from testbed.runtime.net import Network
+from testbed.system.procs import meminfo_mib
+from testbed.trials import runner
 
 TOPOLOGIES = ("expressroute", "vpn", "hybrid")
 FORMAT = "testbed-bench/1"

@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testbed.trials import runner
-from testbed.trials import scenario
 from testbed.bench.series import Series, summaries
 from testbed.model.events import now_ns
 from testbed.results.trial import Trial
+from testbed.trials import runner, scenario
 
 SCENARIO = "er-primary-blackhole"
 PHASES = ("before_fault", "fault_settled", "settled_restore", "recovery", "after")

@@ -23,10 +23,10 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from testbed.errors import TestbedError
 from testbed.daemons.frr import dry_run
 from testbed.daemons.frrconf import FrrConfig, load
 from testbed.daemons.render import frr_conf
+from testbed.errors import TestbedError
 from testbed.model.topo import Router, Topology
 
 EMULATION_LINES = ["no zebra nexthop kernel enable"]

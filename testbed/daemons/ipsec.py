@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from testbed.daemons.strongswan import Charon, TunnelSpec, kill_leftovers
 from testbed.errors import TestbedError
 from testbed.model.params import Params
-from testbed.daemons.strongswan import Charon, TunnelSpec, kill_leftovers
 from testbed.model.topo import Topology, Tunnel
 
 DATAPLANE = "kernel-libipsec (userspace ESP over TUN)"

@@ -10,10 +10,10 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from testbed.system import kernel
+from testbed.faults import Blackhole
 from testbed.observe import peers
 from testbed.observe.checks import CheckFailed, Problems, eventually, fib_nexthops
-from testbed.faults import Blackhole
+from testbed.system import kernel
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network

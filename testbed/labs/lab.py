@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from rich.markup import escape
 
-from testbed.runtime import state
 from testbed.daemons.byoconfig import with_logfile
 from testbed.errors import TestbedError
 from testbed.model import content
 from testbed.observe import peers
+from testbed.runtime import state
 from testbed.system.poll import Steady, poll
 
 if TYPE_CHECKING:

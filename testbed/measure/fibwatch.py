@@ -55,8 +55,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from testbed.system import kernel
 from testbed.model.events import Event, now_ns
+from testbed.system import kernel
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from testbed.errors import TestbedError
 from testbed.observe import fib
 from testbed.system.poll import Problems, StillWrong, until
-from testbed.errors import TestbedError
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network

@@ -13,8 +13,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
-from testbed.model.events import Event
 from testbed.measure.outage import DirectionResult, Gap, percentile
+from testbed.model.events import Event
 
 PHASES = ("baseline", "fault", "restore")
 PATH_WINDOWS = ("before", "during", "after")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import shutil
 
-from testbed.daemons import frr
-from testbed.daemons import ipsec
+from testbed.daemons import frr, ipsec
 from testbed.runtime import state
 from testbed.system.procs import cmdline, pids_in_netns, stop
 

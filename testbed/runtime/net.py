@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from testbed.daemons import byoconfig
-from testbed.runtime import state
-from testbed.system import kernel, nft
-from testbed.errors import TestbedError
 from testbed.daemons.frr import FrrRouter, dry_run
 from testbed.daemons.ipsec import Tunnels
+from testbed.daemons.render import frr_conf
+from testbed.errors import TestbedError
+from testbed.model.topo import Behaviour, Topology
+from testbed.runtime import state
+from testbed.system import kernel, nft
 from testbed.system.poll import poll
 from testbed.system.procs import netns_inode, pids_in_netns, stop
-from testbed.daemons.render import frr_conf
-from testbed.model.topo import Behaviour, Topology
 
 # Inside every node (never on the host): route, accept asymmetric paths, hash flows by ports
 # so ECMP spreads them, and skip next hops whose link has lost carrier, as a router does.

@@ -34,24 +34,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from testbed.model import catalog
-from testbed.observe import converge
-from testbed.measure import flowplan
-from testbed.observe import fib
-from testbed.system.poll import poll
-from testbed.measure import pathmark
-from testbed.results import plots
-from testbed.measure import probepair
 from testbed.errors import TestbedError
-from testbed.model.events import Event, now_ns
 from testbed.faults import Fault
-from testbed.runtime.net import Network
+from testbed.measure import flowplan, pathmark, probepair
 from testbed.measure.outage import analyze_files
-from testbed.measure.records import load_meta, load_records
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
-from testbed.system.procs import stop_process
-from testbed.results.trial import Trial, direction_figures, timings
+from testbed.measure.records import load_meta, load_records
+from testbed.model import catalog
+from testbed.model.events import Event, now_ns
+from testbed.observe import converge, fib
+from testbed.results import plots
 from testbed.results.store import RunWriter, load_summary
+from testbed.results.trial import Trial, direction_figures, timings
+from testbed.runtime.net import Network
+from testbed.system.poll import poll
+from testbed.system.procs import stop_process
 from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline
 
 Snapshot = dict[tuple[str, str], tuple[tuple[str, str], ...]]

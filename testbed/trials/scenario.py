@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from testbed.errors import TestbedError
-from testbed.model import content
 from testbed.faults import Fault
+from testbed.model import content
 from testbed.model.params import Params
 
 if TYPE_CHECKING:

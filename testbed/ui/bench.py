@@ -12,8 +12,8 @@ from testbed.ui.common import console
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from testbed.bench import run as bench
     from testbed.bench import report as bench_report
+    from testbed.bench import run as bench
     from testbed.runtime.net import Interrupted, install_signal_handlers
     preflight.check(vpn=True)
     install_signal_handlers()  # Ctrl-C/SIGTERM unwind through every network's clean-up

@@ -88,8 +88,8 @@ def _up_detached(args: argparse.Namespace, t0: float) -> int:
     if "error" in msg:
         proc.wait()
         raise TestbedError(msg["error"])
-    from testbed.runtime.net import Network
     from testbed.observe import status
+    from testbed.runtime.net import Network
     net = Network.attach(args.name)
     print(f"{net.topo.name} up as run {args.name!r} in {time.monotonic() - t0:.2f} s "
           f"({converged_text(msg['total_s'], msg['stages'])}); pid {proc.pid}")
@@ -123,8 +123,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     preflight.require_root()
-    from testbed.runtime.net import Network
     from testbed.observe import status
+    from testbed.runtime.net import Network
     st = status.collect(Network.attach(args.name))
     if args.json:
         print(json.dumps(st, indent=2))

@@ -12,7 +12,6 @@ from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
 from testbed.system import preflight
 from testbed.ui.common import add_param_opts, console, overrides
 
-
 DEMO_SCENARIO, DEMO_TRIALS = "er-circuit-down", 3
 
 
@@ -29,9 +28,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from testbed.results import report
-    from testbed.trials import runner
-    from testbed.trials import scenario
     from testbed.runtime.net import Interrupted, install_signal_handlers
+    from testbed.trials import runner, scenario
     preflight.check(vpn=True)
     scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
     install_signal_handlers()

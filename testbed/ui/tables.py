@@ -11,8 +11,8 @@ def converged_text(total_s: float | None, stages: dict[str, float]) -> str:
 
 
 def print_status(st: dict) -> None:
-    from rich.table import Table
     from rich import box
+    from rich.table import Table
     con = console()
     t = Table(title=f"BGP sessions ({st['topology']}, run {st['run']})", box=box.SIMPLE_HEAD)
     for col in ("router", "session", "peer", "address", "AS", "state", "up (s)", "rcvd", "sent", "BFD"):

@@ -1,8 +1,8 @@
 """Commands on topologies and configs: params, lint, config-template, graph."""
 from __future__ import annotations
 
-import sys
 import argparse
+import sys
 from pathlib import Path
 
 from testbed.model import catalog

@@ -2,13 +2,11 @@
 refusals, the mapping, and the model following the user's config."""
 from __future__ import annotations
 
-
 import pytest
-
-from testbed.runtime import state
-from testbed.errors import TestbedError
 from policy_examples import topo, variant
 
+from testbed.errors import TestbedError
+from testbed.runtime import state
 
 
 @pytest.mark.integration

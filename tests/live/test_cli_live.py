@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-
 from hostcheck import diff, snapshot
+
 from testbed.runtime import state
 
 pytestmark = pytest.mark.integration

@@ -20,9 +20,9 @@ MS = 1_000_000
 @pytest.mark.integration
 @pytest.mark.skipif(not ROOT, reason="needs root (namespaces, FRR, tcpdump, nftables)")
 def test_silent_er_failure_bfd_withdraw_and_fib(tmp_path):
-    from testbed.model import catalog
     from testbed.faults import Blackhole
     from testbed.measure.fibwatch import FibWatcher
+    from testbed.model import catalog
     from testbed.runtime.net import Network
 
     topo = catalog.build("expressroute", {"bfd.interval_ms": 300})

@@ -4,10 +4,10 @@ import ipaddress
 import pytest
 
 from testbed.model import catalog
-from testbed.observe.checks import fib_nexthops
-from testbed.system.poll import poll
-from testbed.runtime.net import Network
 from testbed.observe import converge
+from testbed.observe.checks import fib_nexthops
+from testbed.runtime.net import Network
+from testbed.system.poll import poll
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,13 @@ import time
 
 import pytest
 
-from testbed.model import catalog
 from testbed import faults
+from testbed.errors import TestbedError
 from testbed.faults.delay import netem_available
 from testbed.measure import pathmark
-from testbed.errors import TestbedError
+from testbed.model import catalog
 from testbed.observe import converge, peers
 from testbed.system.poll import seconds_until
-
 
 # --- live -------------------------------------------------------------------------------------
 live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, FRR, nftables)")

@@ -4,7 +4,6 @@ import sys
 
 import pytest
 
-
 TESTBED = [sys.executable, "-m", "testbed.ui.cli"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

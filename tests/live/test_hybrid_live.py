@@ -2,13 +2,13 @@
 
 import pytest
 
+from testbed.faults import Blackhole, MoreSpecific
 from testbed.model import catalog
+from testbed.observe import converge
+from testbed.observe.checks import fib_nexthops as nexthops
+from testbed.runtime.net import Network
 from testbed.system import kernel
 from testbed.system.poll import seconds_until
-from testbed.observe.checks import fib_nexthops as nexthops
-from testbed.faults import Blackhole, MoreSpecific
-from testbed.runtime.net import Network
-from testbed.observe import converge
 
 pytestmark = pytest.mark.integration
 

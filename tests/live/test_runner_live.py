@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.trials import runner
-from testbed.trials import scenario
-
+from testbed.trials import runner, scenario
 
 # --- whole scenarios ----------------------------------------------------------------------------
 live = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, FRR)")

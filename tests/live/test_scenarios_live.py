@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from testbed.trials import runner
-from testbed.trials import scenario
+from testbed.trials import runner, scenario
 
 pytestmark = pytest.mark.integration
 # tests/test_runner.py runs these two in more detail (files, flows, failback), 3 trials too

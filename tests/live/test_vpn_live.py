@@ -2,13 +2,13 @@
 import time
 
 import pytest
+from test_hybrid_live import nexthops, wait_until
 
-from testbed.model import catalog
 from testbed.errors import TestbedError
 from testbed.faults import LinkDown
-from testbed.runtime.net import Network
+from testbed.model import catalog
 from testbed.observe import converge
-from test_hybrid_live import nexthops, wait_until
+from testbed.runtime.net import Network
 
 pytestmark = pytest.mark.integration
 VM1, H1 = "10.10.1.4", "10.20.1.10"

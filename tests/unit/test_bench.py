@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 
-
 from testbed.bench import report as bench_report
 from testbed.bench import targets as bench_targets
-from testbed.model import catalog
 from testbed.bench.series import Series
+from testbed.model import catalog
 
 
 def fig(*values: float) -> dict:

@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from policy_examples import EXAMPLE, topo, variant
 
 from testbed.daemons import byoconfig
-from testbed.ui import cli
 from testbed.errors import TestbedError
-from policy_examples import EXAMPLE, topo, variant
+from testbed.ui import cli
 
 # fit() runs FRR's own parser on the user's file before checking it against the node
 needs_frr = pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")

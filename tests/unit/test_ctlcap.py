@@ -7,9 +7,9 @@ import socket
 import struct
 import time
 
-
 from testbed.measure import ctlcap
 from testbed.measure.ctlcap import Frame, _Stream, decode_bgp, first, parse_frr_log, pcap_events
+
 MS = 1_000_000
 
 

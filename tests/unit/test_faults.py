@@ -1,14 +1,13 @@
 """Faults and path marks: their rules and configs (no root), then each one on a live network."""
 from __future__ import annotations
 
-
 import pytest
 
-from testbed.model import catalog
 from testbed import faults
-from testbed.measure import pathmark
 from testbed.errors import TestbedError
+from testbed.measure import pathmark
 from testbed.measure.records import TOS_SHIFT, Records
+from testbed.model import catalog
 
 TOPO = catalog.build("expressroute", {})
 

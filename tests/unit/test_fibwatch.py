@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import struct
 
-
 from testbed.measure import fibwatch as fw
 from testbed.model.events import Event
 

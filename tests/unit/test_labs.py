@@ -6,11 +6,11 @@ One lab is up at a time: the whole file takes about two to three minutes.
 
 import pytest
 
-from testbed.model import catalog
-from testbed.labs import lab as labs
-from testbed.errors import TestbedError
 from testbed.daemons.byoconfig import with_logfile
 from testbed.daemons.frr import dry_run
+from testbed.errors import TestbedError
+from testbed.labs import lab as labs
+from testbed.model import catalog
 
 
 # --- well formed (no root) --------------------------------------------------------------------

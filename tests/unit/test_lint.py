@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.ui import cli
 from testbed.azure.lint import Finding, lint_files
+from testbed.ui import cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy"
 GOOD = {name: (EXAMPLE / f"{name}.conf").read_text() for name in ("ce1", "ce2", "vpn1")}

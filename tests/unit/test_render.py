@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from testbed.model import catalog
 from testbed.daemons.render import frr_conf
+from testbed.model import catalog
 
 
 def conf(node, **overrides):

@@ -8,13 +8,12 @@ import json
 import pytest
 from rich.console import Console
 
-from testbed.results import plots
-from testbed.results import report, store
-from testbed.results import trial as results
-from testbed.model.events import Event
 from testbed.measure.outage import Records, analyze_direction
-from testbed.results.trial import Trial
+from testbed.model.events import Event
+from testbed.results import plots, report, store
+from testbed.results import trial as results
 from testbed.results.store import RunWriter
+from testbed.results.trial import Trial
 
 MS = 1_000_000
 

@@ -1,12 +1,11 @@
 """The runner: its settle logic on a fake network (no root), then whole scenarios (root, FRR)."""
 from __future__ import annotations
 
-
 import pytest
 
-from testbed.trials import runner
-from testbed.model.events import Event
 from testbed.faults import LinkDown, LinkFlap, RandomLoss
+from testbed.model.events import Event
+from testbed.trials import runner
 
 BASE = {("core", "10.10.0.0/16"): (("10.20.255.2", "core-eth1"), ("10.20.255.6", "core-eth2"))}
 FAILED = {("core", "10.10.0.0/16"): (("10.20.255.6", "core-eth2"),)}

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.model import catalog
-from testbed.trials import scenario
 from testbed.errors import TestbedError
+from testbed.model import catalog
 from testbed.model.params import Params
 from testbed.results.trial import DirectionFigures, FlowFigures, Trial
+from testbed.trials import scenario
 from testbed.trials.scenario import REACTION_MS
 
 MOVED = {"before": "er-primary", "during": "er-secondary", "after": "er-primary"}

@@ -8,8 +8,15 @@ per direction (ce/msee, core/ergw, vnet)."""
 from testbed.faults import Blackhole, Together
 from testbed.model.params import Params
 from testbed.results.trial import Trial
-from testbed.trials.scenario import (FRR_SPEAKER_MS, Scenario, Verdict, all_of, back_to_baseline,
-                              flows_only_on, outage_within)
+from testbed.trials.scenario import (
+    FRR_SPEAKER_MS,
+    Scenario,
+    Verdict,
+    all_of,
+    back_to_baseline,
+    flows_only_on,
+    outage_within,
+)
 
 
 def expect(p: Params, t: Trial) -> Verdict:

@@ -8,6 +8,7 @@ from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within
 
+
 def expect(p: Params, t: Trial) -> Verdict:
     i, m = p["bfd.interval_ms"], p["bfd.multiplier"]
     return all_of(moved_off(t, "er-primary"),

@@ -5,6 +5,7 @@ from testbed.model.params import Params
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within
 
+
 def expect(p: Params, t: Trial) -> Verdict:
     ka, hold = p["onprem.keepalive_s"], p["onprem.hold_s"]
     return all_of(moved_off(t, "er-primary"),

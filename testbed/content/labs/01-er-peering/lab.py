@@ -1,7 +1,7 @@
 """Lab 1: ExpressRoute private peering - bring up eBGP from ce1 and ce2 to the MSEEs."""
 from testbed.labs import checks as labchecks
-from testbed.observe.checks import fib_nexthops
 from testbed.labs.lab import Lab, Task
+from testbed.observe.checks import fib_nexthops
 
 VNET = "10.10.0.0/16"
 

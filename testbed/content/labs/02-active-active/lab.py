@@ -1,7 +1,7 @@
 """Lab 2: active-active - both ExpressRoute links carry traffic (ECMP at the on-prem core)."""
 from testbed.labs import checks as labchecks
-from testbed.observe.checks import bgp_table, fib_nexthops
 from testbed.labs.lab import Lab, Task
+from testbed.observe.checks import bgp_table, fib_nexthops
 
 VNET = "10.10.0.0/16"
 EDGES = {"10.20.255.2": "ce1", "10.20.255.6": "ce2"}   # core's iBGP neighbors

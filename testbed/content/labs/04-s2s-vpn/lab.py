@@ -1,7 +1,7 @@
 """Lab 4: site-to-site VPN with BGP over IPsec - APIPA peers, /32 routes, eBGP multihop."""
 from testbed.labs import checks as labchecks
-from testbed.observe.checks import fib_nexthops, path_through
 from testbed.labs.lab import Lab, Task
+from testbed.observe.checks import fib_nexthops, path_through
 
 VNET = "10.10.0.0/16"
 TUNNELS = ["vpn-tunnel0", "vpn-tunnel1"]

@@ -1,7 +1,7 @@
 """Lab 5: hybrid - ExpressRoute preferred both ways, and the asymmetric path a more-specific
 prefix on the VPN causes."""
-from testbed.observe.checks import bgp_advertised, bgp_table, more_specific_leaks, path_through
 from testbed.labs.lab import Lab, Task
+from testbed.observe.checks import bgp_advertised, bgp_table, more_specific_leaks, path_through
 
 VNET = "10.10.0.0/16"
 ER, VPN = {"er-primary", "er-secondary"}, ("vpn-tunnel0", "vpn-tunnel1")

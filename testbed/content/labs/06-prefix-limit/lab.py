@@ -2,8 +2,8 @@
 import ipaddress
 
 from testbed.labs import checks as labchecks
-from testbed.observe.checks import bgp_received
 from testbed.labs.lab import Lab, Task
+from testbed.observe.checks import bgp_received
 
 BRANCHES = ipaddress.IPv4Network("10.128.0.0/12")
 LEGS = (("ce1", "msee1", "er-primary"), ("ce2", "msee2", "er-secondary"))
