@@ -7,14 +7,16 @@ user's config written for one fits the other.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field
 
+from testbed.errors import TestbedError
 from testbed.model.addressing import Pool
 from testbed.model.topo import Topology
 
 # key -> (prefix length, names from the start, names from the end)
 LAYOUT: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
-    "onprem.links": (30, ("core-ce1", "core-ce2", "ce-interconnect"), ("core-vpn1",)),
-    "msee.backbone": (30, ("msee1-ergw", "msee2-ergw", "msee-interconnect"), ()),
+    "onprem.links": (30, ("core-ce1", "core-ce2", "ce1-ce2"), ("core-vpn1",)),
+    "msee.backbone": (30, ("msee1-ergw", "msee2-ergw", "msee1-msee2"), ()),
     "vnet.gateway_subnet": (30, ("ergw-vnet", "vpngw0-vnet", "vpngw1-vnet"), ()),
     "inet.prefix": (30, ("inet-vpn1", "inet-vpngw0", "inet-vpngw1"), ()),
 }
@@ -26,3 +28,20 @@ def subnet(t: Topology, key: str, name: str) -> ipaddress.IPv4Network:
         prefixlen, layout, tail = LAYOUT[key]
         t.pools[key] = Pool(key, t.params.net(key), prefixlen, layout, tail)
     return t.pools[key].subnet(name)
+
+
+@dataclass
+class RouterIds:
+    """BGP router ids, unique within a topology: the one asked for, else the next free one of
+    a range (the reference networks ask for the ids they have always had)."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def take(self, wanted: str | None, pool: str) -> str:
+        if wanted is None or wanted in self.taken:
+            free = (str(a) for a in ipaddress.IPv4Network(pool).hosts() if str(a) not in self.taken)
+            wanted = next(free, None)
+            if wanted is None:
+                raise TestbedError(f"no router id is left in {pool}: give the routers router_id values.")
+        self.taken.add(wanted)
+        return wanted

@@ -6,15 +6,14 @@ preference); the CE and MSEE interconnects are the testbed's own (docs/azure.md#
 """
 from __future__ import annotations
 
-import ipaddress
+from pathlib import Path
 
-from testbed.azure.addressing import subnet
+from testbed.azure.addressing import RouterIds, subnet
 from testbed.azure.prefix_limit import PrefixLimitRetry
 from testbed.errors import TestbedError
+from testbed.model.network.schema import Circuit, ErGateway, NetworkFile
 from testbed.model.params import Params, network
 from testbed.model.topo import BfdProfile, FibExpectation, RouteMap, Topology
-
-LEGS = ("primary", "secondary")
 
 
 def validate(p: Params) -> None:
@@ -34,64 +33,126 @@ def validate(p: Params) -> None:
     network(p, "msee.backbone")
 
 
-def add_expressroute(t: Topology, p: Params) -> None:
-    """ce1/ce2, msee1/msee2 and ergw, attached to ``core`` and ``vnet``."""
-    bfd = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
-    # One /29 split in two /30s: the first is the primary link, the second the secondary.
-    er = list(ipaddress.IPv4Network(p["er.peering_subnet"]).subnets(new_prefix=30))
-    t.router("ergw", asn=p["ergw.asn"], role="azure", router_id="10.255.1.2", maximum_paths=2)
-    gw = t.link("ergw", "vnet", subnet(t, "vnet.gateway_subnet", "ergw-vnet"), label="ergw-vnet", a_host=2, b_host=1)
+def add_gateway(t: Topology, p: Params, g: ErGateway, ids: RouterIds) -> None:
+    """The ExpressRoute gateway in its VNet's GatewaySubnet."""
+    t.router(g.name, asn=p["ergw.asn"], role="azure", router_id=ids.take("10.255.1.2", "10.255.1.0/24"), maximum_paths=2)
+    label = f"{g.name}-{g.vnet}"
+    gw = t.link(g.name, g.vnet, subnet(t, "vnet.gateway_subnet", label), label=label, a_host=2, b_host=1)
     # Azure prefers ExpressRoute over VPN for an identical prefix (weight, see params).
-    t.ebgp(gw, "ergw-vnet", a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
+    t.ebgp(gw, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
 
-    for i, (leg, er_net) in enumerate(zip(LEGS, er), start=1):
-        ce, msee = f"ce{i}", f"msee{i}"
+
+def msees(index: int) -> tuple[str, str]:
+    """The Microsoft edge routers of the ``index``-th circuit (msee1/msee2 for the first)."""
+    return f"msee{2 * index + 1}", f"msee{2 * index + 2}"
+
+
+def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, weight: int,
+                ids: RouterIds, md5_key: str | None = None) -> None:
+    """The circuit's two links from its edges (on-prem routers already in ``t``) to its two
+    MSEEs, and the MSEEs' links to the gateway ``gw``; a connection ``weight`` above 0 makes
+    the gateway prefer this circuit's routes (docs/azure.md#route-preference)."""
+    bfd = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
+    limit = p["msee.prefix_limit_premium"] if c.sku == "premium" or p["er.premium"] else p["msee.prefix_limit"]
+    local_pref = c.local_pref if c.local_pref is not None else p["onprem.er_local_pref"]
+    for (leg, end), er_net, msee in zip(c.ends(), c.subnets(p), msees(index)):
+        ce = t.routers[end.router]
         # On-prem prefers ExpressRoute by local preference (150 against 100).
-        t.router(ce, asn=p["onprem.asn"], role="onprem", router_id=f"10.255.0.{10 + i}",
-                 route_maps=[RouteMap("ER-IN", [f"set local-preference {p['onprem.er_local_pref']}"])])
-        t.router(msee, asn=p["msee.asn"], role="azure", router_id=f"10.255.2.{i}",
+        ce.route_maps.append(RouteMap("ER-IN", [f"set local-preference {local_pref}"]))
+        t.router(msee, asn=p["msee.asn"], role="azure", router_id=ids.take(f"10.255.2.{msee[4:]}", "10.255.2.0/24"),
                  route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])])
-        # iBGP core <-> ce: the CE hands its ExpressRoute routes to the core with itself as next hop.
-        c = t.link("core", ce, subnet(t, "onprem.links", f"core-{ce}"), label=f"core-{ce}")
-        t.ebgp(c, f"core-{ce}", a_opts={}, b_opts={"next_hop_self": True})
         # The private peering: customer .1, Microsoft .2 of each /30.
-        link = t.link(ce, msee, er_net, label=f"er-{leg}")
+        link = t.link(ce.name, msee, er_net, label=f"{c.name}-{leg}", names=(end.interface, None))
         t.path(link.label)
-        t.ebgp(link, f"er-{leg}",
-               a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"],
-                       "bfd": bfd if p["onprem.bfd"] else None, "route_map_in": "ER-IN"},
-               b_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"],
+        t.ebgp(link, link.label,
+               a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"], "password": md5_key,
+                       "bfd": bfd if p["onprem.bfd"] and c.bfd else None, "route_map_in": "ER-IN"},
+               b_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"], "password": md5_key,
                        "bfd": bfd if p["bfd.enabled"] else None,
                        # Communities sent by the customer are ignored.
                        "route_map_in": "CUSTOMER-IN",
                        # Over the limit the MSEE drops the session (4,000 / 10,000 with Premium).
-                       "max_prefix": p.prefix_limit(),
+                       "max_prefix": limit,
                        # On-prem sees VNet routes with AS path 12076 only (65515 is stripped).
                        "remove_private_as": True})
-        bb = t.link(msee, "ergw", subnet(t, "msee.backbone", f"{msee}-ergw"), label=f"{msee}-ergw")
-        t.ebgp(bb, f"{msee}-ergw",
+        label = f"{msee}-{gw.name}"
+        bb = t.link(msee, gw.name, subnet(t, "msee.backbone", label), label=label)
+        t.ebgp(bb, label,
                a_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"]},
-               b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"]})
-    t.behaviours.append(PrefixLimitRetry(("msee1", "msee2"), p["msee.prefix_limit_retry_s"]))
+               b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"],
+                       **({"weight": weight} if weight else {})})
 
 
-def add_interconnects(t: Topology, p: Params) -> None:
-    """The CE pair and the MSEE pair each joined by a link with iBGP: a router that loses its
-    ExpressRoute link keeps forwarding through its twin after its own BGP reaction, instead of
-    dropping traffic until the next router upstream has heard the withdraw."""
-    if p["er.ce_interconnect"]:
-        ce = t.link("ce1", "ce2", subnet(t, "onprem.links", "ce-interconnect"), label="ce-interconnect")
-        t.ebgp(ce, "ce-interconnect", a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
+def add_interconnects(t: Topology, p: Params, c: Circuit, index: int, ce_interconnect: bool) -> None:
+    """The circuit's two edges, and its two MSEEs, each joined by a link with iBGP: a router
+    that loses its ExpressRoute link keeps forwarding through its twin after its own BGP
+    reaction, instead of dropping traffic until the next router upstream has heard the
+    withdraw. Edges the file already links are left as they are."""
+    a, b = c.primary.router, c.secondary.router
+    linked = {frozenset((l.a.node, l.b.node)) for l in t.links}
+    if ce_interconnect and frozenset((a, b)) not in linked:
+        ce = t.link(a, b, subnet(t, "onprem.links", f"{a}-{b}"), label=f"{a}-{b}")
+        t.ebgp(ce, ce.label, a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
     if p["er.msee_interconnect"]:
-        ms = t.link("msee1", "msee2", subnet(t, "msee.backbone", "msee-interconnect"), label="msee-interconnect")
-        t.ebgp(ms, "msee-interconnect", a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
+        m1, m2 = msees(index)
+        ms = t.link(m1, m2, subnet(t, "msee.backbone", f"{m1}-{m2}"), label=f"{m1}-{m2}")
+        t.ebgp(ms, ms.label, a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
 
 
-def add_expectations(t: Topology, p: Params) -> None:
-    """ExpressRoute is the path in both directions, load-shared over both links."""
-    vnet, onprem = p["vnet.prefix"], p["onprem.prefix"]
-    t.fib += [FibExpectation("core", vnet, 2, via=("core-ce1", "core-ce2")),
-              FibExpectation("ergw", onprem, 2, via=("msee1-ergw", "msee2-ergw")),
-              FibExpectation("ce1", vnet, via=("er-primary",)), FibExpectation("ce2", vnet, via=("er-secondary",)),
-              FibExpectation("msee1", onprem, via=("er-primary",)), FibExpectation("msee2", onprem, via=("er-secondary",)),
-              FibExpectation("vnet", onprem, via=("ergw-vnet",))]
+def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, keys: dict[str, str]) -> None:
+    """Every gateway, circuit and interconnect of the file's ExpressRoute section; ``keys``:
+    circuit name -> its MD5 key."""
+    er = net.expressroute
+    assert er is not None
+    for g in er.gateways:
+        add_gateway(t, p, g, ids)
+    index = {c.name: i for i, c in enumerate(er.circuits)}
+    for g in er.gateways:
+        for x in g.connections:
+            c = er.circuits[index[x.circuit]]
+            add_circuit(t, p, c, index[c.name], g, x.routing_weight, ids, keys.get(c.name))
+    ce_ic = p["er.ce_interconnect"] if er.ce_interconnect is None else er.ce_interconnect
+    for c in er.circuits:
+        add_interconnects(t, p, c, index[c.name], ce_ic)
+    t.behaviours.append(PrefixLimitRetry(tuple(m for i in range(len(er.circuits)) for m in msees(i)),
+                                         p["msee.prefix_limit_retry_s"]))
+
+
+def md5_keys(net: NetworkFile, resolve) -> dict[str, str]:
+    """Each circuit's MD5 key, read from the file it names."""
+    out = {}
+    for c in net.expressroute.circuits if net.expressroute else []:
+        if c.md5_key_file:
+            key = Path(resolve(c.md5_key_file)).read_text().strip()
+            if not key or any(ch.isspace() for ch in key):
+                raise TestbedError(f"the MD5 key file {c.md5_key_file} of circuit {c.name} must hold one word: fix it.")
+            out[c.name] = key
+    return out
+
+
+def preferred(net: NetworkFile, p: Params) -> list[Circuit]:
+    """The circuits on-prem prefers (the highest local preference)."""
+    er = net.expressroute
+    if not er:
+        return []
+    pref = {c.name: c.local_pref if c.local_pref is not None else p["onprem.er_local_pref"] for c in er.circuits}
+    best = max(pref.values())
+    return [c for c in er.circuits if pref[c.name] == best]
+
+
+def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:
+    """Each edge reaches the VNet over its own link and each MSEE on-prem over its own; each
+    gateway reaches on-prem over the MSEEs of the connections with the highest weight; the VNet
+    over its ExpressRoute gateway."""
+    er = net.expressroute
+    assert er is not None
+    index = {c.name: i for i, c in enumerate(er.circuits)}
+    for c in er.circuits:
+        for (leg, end), msee in zip(c.ends(), msees(index[c.name])):
+            t.fib += [FibExpectation(end.router, vnet_prefix, via=(f"{c.name}-{leg}",)),
+                      FibExpectation(msee, onprem_prefix, via=(f"{c.name}-{leg}",))]
+    for g in er.gateways:
+        best = max(x.routing_weight for x in g.connections)
+        via = tuple(f"{m}-{g.name}" for x in g.connections if x.routing_weight == best for m in msees(index[x.circuit]))
+        t.fib += [FibExpectation(g.name, onprem_prefix, len(via), via=via),
+                  FibExpectation(g.vnet, onprem_prefix, via=(f"{g.name}-{g.vnet}",))]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from testbed.azure.addressing import subnet
+from testbed.azure.addressing import RouterIds, subnet
 from testbed.azure.prefix_limit import PrefixLimitRetry
 from testbed.errors import TestbedError
+from testbed.model.network.schema import NetworkFile
 from testbed.model.params import Params, network
 from testbed.model.topo import FibExpectation, RouteMap, Topology, Tunnel
 
@@ -25,65 +26,70 @@ def validate(p: Params) -> None:
     network(p, "inet.prefix")
 
 
-def bgp_addresses(p: Params, i: int) -> tuple[str, str]:
-    """(Azure's, on-prem's) BGP address for tunnel ``i``."""
-    if p["vpn.bgp_peering"] == "apipa":
+def bgp_addresses(p: Params, mode: str, gateway_subnet: ipaddress.IPv4Network, i: int) -> tuple[str, str]:
+    """(Azure's, on-prem's) default BGP address for tunnel ``i``."""
+    if mode == "apipa":
         net = ipaddress.IPv4Network(APIPA[i])
         return str(net.network_address + 1), str(net.network_address + 2)
     # An address in the GatewaySubnet per instance; on-prem's from its own link pool.
-    gw = ipaddress.IPv4Network(p["vnet.gateway_subnet"])
     onprem = ipaddress.IPv4Network(p["onprem.links"])
-    return str(gw.broadcast_address - 1 - i), str(onprem.broadcast_address - 1 - i)
+    return str(gateway_subnet.broadcast_address - 1 - i), str(onprem.broadcast_address - 1 - i)
 
 
-def add_vpn(t: Topology, p: Params, instances: int | None = None) -> None:
-    """vpn1 (on-prem VPN device), inet, vpngw0.. and their tunnels, attached to core and vnet."""
-    n = p["vpngw.instances"] if instances is None else instances
-    t.router("vpn1", asn=p["onprem.asn"], role="onprem", router_id="10.255.0.20", maximum_paths=2,
-             route_maps=[RouteMap("VPN-IN", [f"set local-preference {p['onprem.vpn_local_pref']}"])])
-    t.router("inet", asn=64496, role="internet", router_id="10.255.3.1", daemons=("zebra",))
-    c = t.link("core", "vpn1", subnet(t, "onprem.links", "core-vpn1"), label="core-vpn1")
-    t.ebgp(c, "core-vpn1", a_opts={}, b_opts={"next_hop_self": True})
-    uplink = t.link("inet", "vpn1", subnet(t, "inet.prefix", "inet-vpn1"), label="inet-vpn1")
+def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
+    """The internet (inet), the gateway's instances and a tunnel with BGP from the local
+    gateway's router (the on-prem VPN device, already in ``t``) to each instance."""
+    assert net.vpn is not None
+    gw, lng, conn = net.vpn.gateways[0], net.vpn.local_gateways[0], net.vpn.connections[0]
+    vnet = next(v for v in net.vnets if v.name == gw.vnet)
+    mode = gw.bgp_peering or p["vpn.bgp_peering"]
+    device = t.routers[lng.router]
+    device.route_maps.append(RouteMap("VPN-IN", [f"set local-preference {p['onprem.vpn_local_pref']}"]))
+    t.router("inet", asn=64496, role="internet", router_id=ids.take("10.255.3.1", "10.255.3.0/24"), daemons=("zebra",))
+    uplink = t.link("inet", device.name, subnet(t, "inet.prefix", f"inet-{device.name}"), label=f"inet-{device.name}")
     # The outer default route is FRR's static: it comes back after a link flap.
-    t.routers["vpn1"].statics.append(("0.0.0.0/0", str(uplink.a.addr.ip)))
-
-    for i in range(n):
-        gw = f"vpngw{i}"
-        t.router(gw, asn=p["vpngw.asn"], role="azure", router_id=f"10.255.1.{10 + i}")
-        pub = t.link("inet", gw, subnet(t, "inet.prefix", f"inet-{gw}"), label=f"inet-{gw}")
-        t.routers[gw].statics.append(("0.0.0.0/0", str(pub.a.addr.ip)))
-        azure_bgp, onprem_bgp = bgp_addresses(p, i)
-        tunnel = Tunnel(label=f"vpn-tunnel{i}", onprem="vpn1", azure=gw,
+    device.statics.append(("0.0.0.0/0", str(uplink.a.addr.ip)))
+    instances = [f"{gw.name}{i}" for i in range(gw.instances or p["vpngw.instances"])]
+    for i, name in enumerate(instances):
+        t.router(name, asn=gw.asn or p["vpngw.asn"], role="azure", router_id=ids.take(f"10.255.1.{10 + i}", "10.255.1.0/24"))
+        pub = t.link("inet", name, subnet(t, "inet.prefix", f"inet-{name}"), label=f"inet-{name}")
+        t.routers[name].statics.append(("0.0.0.0/0", str(pub.a.addr.ip)))
+        azure_bgp, onprem_bgp = bgp_addresses(p, mode, vnet.gw_subnet(p), i)
+        azure_bgp = str(gw.bgp_addresses[i]) if gw.bgp_addresses else azure_bgp
+        onprem_bgp = str(lng.bgp_address) if lng.bgp_address else onprem_bgp
+        tunnel = Tunnel(label=f"{conn.name}-tunnel{i}", onprem=device.name, azure=name,
                         onprem_outer=str(uplink.b.addr.ip), azure_outer=str(pub.b.addr.ip),
                         onprem_inner=onprem_bgp, azure_inner=azure_bgp,
                         onprem_tun=f"ipsec{i}", azure_tun="ipsec0",
-                        # two charons share vpn1: the second binds other IKE ports
+                        # two charons share the device: the second binds other IKE ports
                         onprem_ports=(500, 4500) if i == 0 else (1500 + i - 1, 14500 + i - 1))
         t.tunnels.append(tunnel)
         t.path(tunnel.label)
         # The /32 to the peer's BGP address goes through the tunnel (Azure's documented need).
-        t.routers["vpn1"].statics.append((f"{azure_bgp}/32", tunnel.onprem_tun))
-        t.routers[gw].statics.append((f"{onprem_bgp}/32", tunnel.azure_tun))
-        t.session("vpn1", onprem_bgp, gw, azure_bgp, f"vpn-tunnel{i}",
+        device.statics.append((f"{azure_bgp}/32", tunnel.onprem_tun))
+        t.routers[name].statics.append((f"{onprem_bgp}/32", tunnel.azure_tun))
+        t.session(device.name, onprem_bgp, name, azure_bgp, tunnel.label,
                   a_opts={"keepalive_s": p["vpngw.keepalive_s"], "hold_s": p["vpngw.hold_s"],
                           "multihop": 2, "update_source": onprem_bgp, "route_map_in": "VPN-IN"},
                   # With APIPA the on-prem side must initiate: the gateway only listens.
                   b_opts={"keepalive_s": p["vpngw.keepalive_s"], "hold_s": p["vpngw.hold_s"],
                           "multihop": 2, "update_source": azure_bgp,
-                          "passive": p["vpn.bgp_peering"] == "apipa",
+                          "passive": mode == "apipa",
                           "max_prefix": p["vpngw.prefix_limit"]})
-        v = t.link(gw, "vnet", subnet(t, "vnet.gateway_subnet", f"{gw}-vnet"), label=f"{gw}-vnet", a_host=2, b_host=1)
-        t.ebgp(v, f"{gw}-vnet", a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.vpn_weight"]})
-    t.behaviours.append(PrefixLimitRetry(tuple(f"vpngw{i}" for i in range(n)), p["msee.prefix_limit_retry_s"]))
+        label = f"{name}-{vnet.name}"
+        v = t.link(name, vnet.name, subnet(t, "vnet.gateway_subnet", label), label=label, a_host=2, b_host=1)
+        t.ebgp(v, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.vpn_weight"]})
+    t.behaviours.append(PrefixLimitRetry(tuple(instances), p["msee.prefix_limit_retry_s"]))
 
 
-def add_expectations(t: Topology, p: Params, vpn_primary: bool) -> None:
-    """Both tunnels carry the VNet's routes on vpn1 (ECMP); with ``vpn_primary`` (no
-    ExpressRoute) the VPN is the path both ways."""
+def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:
+    """Every tunnel carries the VNet's routes on the device (ECMP) and on-prem's on its
+    instance; without ExpressRoute the VNet reaches on-prem over every instance."""
+    assert net.vpn is not None
+    device = net.vpn.local_gateways[0].router
     n = len(t.tunnels)
-    t.fib += [FibExpectation("vpn1", p["vnet.prefix"], n, via=tuple(x.label for x in t.tunnels))]
-    t.fib += [FibExpectation(x.azure, p["onprem.prefix"], via=(x.label,)) for x in t.tunnels]
-    if vpn_primary:
-        t.fib += [FibExpectation("core", p["vnet.prefix"], via=("core-vpn1",)),
-                  FibExpectation("vnet", p["onprem.prefix"], n, via=tuple(f"{x.azure}-vnet" for x in t.tunnels))]
+    t.fib += [FibExpectation(device, vnet_prefix, n, via=tuple(x.label for x in t.tunnels))]
+    t.fib += [FibExpectation(x.azure, onprem_prefix, via=(x.label,)) for x in t.tunnels]
+    if not net.expressroute:
+        vnet = net.vpn.gateways[0].vnet
+        t.fib.append(FibExpectation(vnet, onprem_prefix, n, via=tuple(f"{x.azure}-{vnet}" for x in t.tunnels)))

@@ -51,7 +51,8 @@ def node_files(items: Iterable[str], option: str = "--config", base: Path | None
 # --- what a node offers -----------------------------------------------------------------------
 def interfaces(topo: Topology, node: str) -> dict[str, str]:
     """The node's interface names -> what each is for (links, tunnel TUN devices, loopback)."""
-    out = {"lo": "loopback"}
+    lo = topo.routers[node].loopbacks if node in topo.routers else []
+    out = {"lo": f"loopback {', '.join(lo)}" if lo else "loopback"}
     for link in topo.links:
         for end in (link.a, link.b):
             if end.node == node:
@@ -66,6 +67,8 @@ def interfaces(topo: Topology, node: str) -> dict[str, str]:
 
 def addresses(topo: Topology, node: str) -> set[str]:
     own = {str(i.addr.ip) for i in topo.interfaces(node) if i.addr is not None}
+    if node in topo.routers:
+        own |= {addr.split("/")[0] for addr in topo.routers[node].loopbacks}
     own |= {t.onprem_inner for t in topo.tunnels if t.onprem == node}
     own |= {t.azure_inner for t in topo.tunnels if t.azure == node}
     return own

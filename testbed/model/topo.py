@@ -67,14 +67,19 @@ class Neighbor:
     passive: bool = False
     weight: int | None = None
     ttl_security_hops: int | None = None
+    password: str | None = None            # the TCP MD5 key of the session
+    rr_client: bool = False                # a route-reflector client of this router
+    next_hop_self_force: bool = False      # next-hop-self on reflected routes too
 
 
 @dataclass
 class RouteMap:
-    """``lines`` are the ``set``/``match`` lines of one permit entry."""
+    """``lines`` are the ``set``/``match`` lines of one permit entry; routes to a prefix in
+    ``deny`` (or inside one) are dropped first."""
 
     name: str
     lines: list[str] = field(default_factory=list)
+    deny: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +94,7 @@ class Router:
     route_maps: list[RouteMap] = field(default_factory=list)
     maximum_paths: int = 1
     daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd", "bfdd")
+    loopbacks: list[str] = field(default_factory=list)          # addresses on lo, with prefix length
 
     def bfd_profiles(self) -> list[BfdProfile]:
         seen: dict[str, BfdProfile] = {}
@@ -176,6 +182,9 @@ class Topology:
     paths: dict[str, int] = field(default_factory=dict)
     endpoints: tuple[str, ...] = ()                 # the probe pair (on-prem first), if any
     pools: dict[str, Pool] = field(default_factory=dict)
+    # what the topology was built from: a catalog name or a network file's path (a running
+    # run is rebuilt from it)
+    origin: str = ""
     _ifcount: dict[str, int] = field(default_factory=dict)
 
     # --- building ---
@@ -208,12 +217,16 @@ class Topology:
         return name
 
     def link(self, a: str, b: str, subnet: ipaddress.IPv4Network | str, label: str,
-             a_host: int = 1, b_host: int = 2, mtu: int | None = None) -> Link:
-        """Join ``a`` and ``b``; ``a`` takes the subnet's ``a_host``-th address, ``b`` the ``b_host``-th."""
+             a_host: int = 1, b_host: int = 2, mtu: int | None = None,
+             names: tuple[str | None, str | None] = (None, None),
+             addrs: tuple[ipaddress.IPv4Interface | None, ipaddress.IPv4Interface | None] = (None, None)) -> Link:
+        """Join ``a`` and ``b``; ``a`` takes the subnet's ``a_host``-th address, ``b`` the
+        ``b_host``-th, unless ``addrs`` gives them; ``names`` overrides the interface names."""
         net = ipaddress.IPv4Network(subnet)
-        ia = ipaddress.IPv4Interface(f"{net.network_address + a_host}/{net.prefixlen}")
-        ib = ipaddress.IPv4Interface(f"{net.network_address + b_host}/{net.prefixlen}")
-        link = Link(Interface(a, self._ifname(a), ia, mtu), Interface(b, self._ifname(b), ib, mtu), label)
+        ia = addrs[0] or ipaddress.IPv4Interface(f"{net.network_address + a_host}/{net.prefixlen}")
+        ib = addrs[1] or ipaddress.IPv4Interface(f"{net.network_address + b_host}/{net.prefixlen}")
+        link = Link(Interface(a, names[0] or self._ifname(a), ia, mtu),
+                    Interface(b, names[1] or self._ifname(b), ib, mtu), label)
         self.links.append(link)
         return link
 

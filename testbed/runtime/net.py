@@ -207,6 +207,8 @@ class Network:
     def _configure_node(self, name: str) -> None:
         node = self.nodes[name]
         cmds = ["ip link set lo up"]
+        router = self.topo.routers.get(name)
+        cmds += [f"ip addr add {addr} dev lo" for addr in (router.loopbacks if router else [])]
         cmds += [f"sysctl -qw {k}={v}" for k, v in NODE_SYSCTLS.items()]
         for intf in self.topo.interfaces(name):
             if intf.addr is not None:
@@ -242,7 +244,7 @@ class Network:
         """Update the run's state file (status, timings, errors) with ``fields``."""
         with self._state_lock:
             self.state.update(
-                run=self.run, topology=self.topo.name, owner_pid=os.getpid(),
+                run=self.run, topology=self.topo.name, origin=self.topo.origin or self.topo.name, owner_pid=os.getpid(),
                 params=self.topo.params.to_dict(),
                 nodes={n: {"pid": pid, "kind": "router" if n in self.topo.routers else "host"}
                        for n, pid in self.pids.items()},
@@ -274,7 +276,7 @@ class Network:
         """A handle on a run another process owns (for status, exec, vtysh): no lifecycle."""
         st = state.require_running(run)
         from testbed.model import catalog
-        net = cls(catalog.build(st["topology"], st["params"]), run=run)
+        net = cls(catalog.build(st.get("origin") or st["topology"], st["params"]), run=run)
         net.state = st
         net.pids = {n: info["pid"] for n, info in st["nodes"].items()}
         net.frr = {n: FrrRouter(run, n, net.dir / n / "frr.conf", r.daemons) for n, r in net.topo.routers.items()}

@@ -69,6 +69,7 @@ class Options:
     poll_s: float = 0.1
     progress: bool = True
     run_name: str = field(default_factory=lambda: f"scen{os.getpid() % 100000}")
+    network: str | None = None                # a network file (or name) instead of the scenario's own
 
 
 @dataclass
@@ -341,7 +342,8 @@ def versions() -> dict[str, str | None]:
 def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | None = None) -> RunOutcome:
     """Bring the scenario's topology up, run the trials, write the results; the network is
     always torn down, and every trial that ended is on disk whatever happens after it."""
-    topo = catalog.build(scenario.topology, {**scenario.params, **opts.overrides})
+    topology = opts.network or scenario.topology
+    topo = catalog.build(topology, {**scenario.params, **opts.overrides})
     if len(topo.endpoints) != 2:
         raise TestbedError(f"topology {topo.name} declares no probe endpoints (Topology.endpoints), so "
                            f"scenario {scenario.name} cannot measure it: name its two hosts in the topology.")
@@ -349,7 +351,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     trials_n = opts.trials or scenario.trials
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     writer = RunWriter(opts.out, scenario.name, started, {
-        "description": scenario.summary, "topology": scenario.topology,
+        "description": scenario.summary, "topology": topology,
         "fault": scenario.fault(topo.params).describe(), "trials_planned": trials_n,
         "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
         "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),

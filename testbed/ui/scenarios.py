@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
                 raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
             opts = runner.Options(trials=args.trials, overrides=overrides(args), out=Path(args.out), pcap=args.pcap,
-                                  flows=args.flows, rate=args.rate)
+                                  flows=args.flows, rate=args.rate, network=args.network)
             done.append(runner.run(sc, opts))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
@@ -108,6 +108,7 @@ def register(sub) -> None:
     sp = sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail")
     sp.add_argument("scenario", nargs="+", help="scenario name(s): 'testbed list' lists them")
     sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
+    sp.add_argument("--network", metavar="FILE", help="run on this network file instead of the scenario's topology")
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")

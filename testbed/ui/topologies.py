@@ -1,10 +1,12 @@
-"""Commands on topologies and configs: params, lint, config-template, graph."""
+"""Commands on topologies, network files and configs: params, schema, validate, lint,
+config-template, graph."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+from testbed.errors import TestbedError
 from testbed.model import catalog
 from testbed.model import params as params_mod
 from testbed.runtime import state
@@ -13,20 +15,42 @@ from testbed.ui.common import add_param_opts, overrides
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    mod_extra = catalog.module(args.topology).__dict__.get("PARAMS") if args.topology else None
-    p = params_mod.Params({}, extra=mod_extra)
+    p = params_mod.Params({}, extra=catalog.extra_params(args.topology) if args.topology else None)
     for key in p:
         print(f"{key:30} {str(p[key]):22} {p.help(key)}")
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from testbed.model.network.schema import NetworkFile
+    print(json.dumps(NetworkFile.model_json_schema(), indent=2))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    topo = catalog.build(args.network, overrides(args))
+    print(f"{args.network}: {topo.name} is valid: {len(topo.routers)} routers, {len(topo.hosts)} hosts, "
+          f"{len(topo.links)} links, {len(topo.tunnels)} tunnels; paths {', '.join(topo.paths) or 'none'}")
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from testbed.azure.lint import lint_files
-    findings = lint_files(args.config, premium=args.premium)
+    configs, premium = list(args.config), args.premium
+    if args.network:  # the file's own configs, against the file's circuits
+        from testbed.model.network.load import load
+        net, src = load(args.network)
+        configs += [str(src.resolve(r.config)) for s in net.onprem.sites for r in s.routers if r.config]
+        premium = premium or any(c.sku == "premium" for c in (net.expressroute.circuits if net.expressroute else []))
+    if not configs:
+        raise TestbedError("lint wants FRR config files, or --network FILE whose routers name configs: give one.")
+    findings = lint_files(configs, premium=premium)
     for f in findings:
         print(f)
-    print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(args.config)} file"
-          f"{'s' if len(args.config) != 1 else ''}", file=sys.stderr)
+    print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(configs)} file"
+          f"{'s' if len(configs) != 1 else ''}", file=sys.stderr)
     return 1 if findings else 0
 
 
@@ -59,12 +83,19 @@ def register(sub) -> None:
     sp.add_argument("topology", nargs="?")
     sp.set_defaults(func=cmd_params)
     sp = sub.add_parser("lint", help="Azure conformance checks on on-prem FRR configs (exit 1 on findings)")
-    sp.add_argument("config", nargs="+", metavar="CONFIG", help="FRR config files, checked together")
+    sp.add_argument("config", nargs="*", metavar="CONFIG", help="FRR config files, checked together")
     sp.add_argument("--premium", action="store_true", help="ExpressRoute Premium: 10,000-prefix limit")
+    sp.add_argument("--network", metavar="FILE", help="also the configs a network file names, against its circuits")
     sp.set_defaults(func=cmd_lint)
+    sp = sub.add_parser("schema", help="the JSON Schema of network files (for editor completion)")
+    sp.set_defaults(func=cmd_schema)
+    sp = sub.add_parser("validate", help="check a network file (schema, address plan, parameters) without starting it")
+    sp.add_argument("network", help="a network file (net.yaml) or a name ('testbed list')")
+    add_param_opts(sp)
+    sp.set_defaults(func=cmd_validate)
     sp = sub.add_parser("config-template", help="the names, addresses and config your own config for a node must fit")
     sp.add_argument("node", help="an on-prem router (ce1, ce2, vpn1, core)")
-    sp.add_argument("topology", help="topology name ('testbed list')")
+    sp.add_argument("topology", help="a network file (net.yaml) or a topology name ('testbed list')")
     add_param_opts(sp)
     sp.set_defaults(func=cmd_config_template)
     sp = sub.add_parser("graph", help="a picture of a topology or a running run: nodes, links, addresses, ASNs, tunnels")

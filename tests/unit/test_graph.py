@@ -89,4 +89,4 @@ def test_cli_refuses_an_unknown_topology_in_one_sentence():
     res = tb("graph", "nosuch")
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == ["testbed: unknown topology 'nosuch': choose one of "
-                                               + ", ".join(catalog.names()) + " ('testbed list')."]
+                                               + ", ".join(catalog.names()) + " ('testbed list'), or give a network file (net.yaml)."]

@@ -1,0 +1,1 @@
+"""The network file: a user's own hybrid network in one YAML file (schema, loading, address plan)."""
