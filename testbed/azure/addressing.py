@@ -22,12 +22,16 @@ LAYOUT: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def subnet(t: Topology, key: str, name: str) -> ipaddress.IPv4Network:
-    """The subnet of pool ``key`` (a parameter) that the link ``name`` gets in ``t``."""
-    if key not in t.pools:
+def subnet(t: Topology, key: str, name: str, within: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
+    """The subnet of pool ``key`` (a parameter, laid out as LAYOUT says) that the link ``name``
+    gets in ``t``; ``within`` takes the pool's range from a network file instead (a VNet's own
+    GatewaySubnet)."""
+    rng = within or t.params.net(key)
+    pool_key = key if within is None or within == t.params.net(key) else f"{key} {within}"
+    if pool_key not in t.pools:
         prefixlen, layout, tail = LAYOUT[key]
-        t.pools[key] = Pool(key, t.params.net(key), prefixlen, layout, tail)
-    return t.pools[key].subnet(name)
+        t.pools[pool_key] = Pool(key, rng, prefixlen, layout, tail)
+    return t.pools[pool_key].subnet(name)
 
 
 @dataclass

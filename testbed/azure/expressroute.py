@@ -6,6 +6,7 @@ preference); the CE and MSEE interconnects are the testbed's own (docs/azure.md#
 """
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from testbed.azure.addressing import RouterIds, subnet
@@ -33,11 +34,11 @@ def validate(p: Params) -> None:
     network(p, "msee.backbone")
 
 
-def add_gateway(t: Topology, p: Params, g: ErGateway, ids: RouterIds) -> None:
+def add_gateway(t: Topology, p: Params, g: ErGateway, gateway_subnet: IPv4Network, ids: RouterIds) -> None:
     """The ExpressRoute gateway in its VNet's GatewaySubnet."""
     t.router(g.name, asn=p["ergw.asn"], role="azure", router_id=ids.take("10.255.1.2", "10.255.1.0/24"), maximum_paths=2)
     label = f"{g.name}-{g.vnet}"
-    gw = t.link(g.name, g.vnet, subnet(t, "vnet.gateway_subnet", label), label=label, a_host=2, b_host=1)
+    gw = t.link(g.name, g.vnet, subnet(t, "vnet.gateway_subnet", label, gateway_subnet), label=label, a_host=2, b_host=1)
     # Azure prefers ExpressRoute over VPN for an identical prefix (weight, see params).
     t.ebgp(gw, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
 
@@ -54,11 +55,10 @@ def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, w
     the gateway prefer this circuit's routes (docs/azure.md#route-preference)."""
     bfd = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
     limit = p["msee.prefix_limit_premium"] if c.sku == "premium" or p["er.premium"] else p["msee.prefix_limit"]
-    local_pref = c.local_pref if c.local_pref is not None else p["onprem.er_local_pref"]
     for (leg, end), er_net, msee in zip(c.ends(), c.subnets(p), msees(index)):
         ce = t.routers[end.router]
         # On-prem prefers ExpressRoute by local preference (150 against 100).
-        ce.route_maps.append(RouteMap("ER-IN", [f"set local-preference {local_pref}"]))
+        ce.route_maps.append(RouteMap("ER-IN", [f"set local-preference {local_pref(c, p)}"]))
         t.router(msee, asn=p["msee.asn"], role="azure", router_id=ids.take(f"10.255.2.{msee[4:]}", "10.255.2.0/24"),
                  route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])])
         # The private peering: customer .1, Microsoft .2 of each /30.
@@ -104,8 +104,9 @@ def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, k
     circuit name -> its MD5 key."""
     er = net.expressroute
     assert er is not None
+    vnets = {v.name: v for v in net.vnets}
     for g in er.gateways:
-        add_gateway(t, p, g, ids)
+        add_gateway(t, p, g, vnets[g.vnet].gw_subnet(p), ids)
     index = {c.name: i for i, c in enumerate(er.circuits)}
     for g in er.gateways:
         for x in g.connections:
@@ -130,14 +131,18 @@ def md5_keys(net: NetworkFile, resolve) -> dict[str, str]:
     return out
 
 
+def local_pref(c: Circuit, p: Params) -> int:
+    """On-prem's local preference for routes learned over ``c``."""
+    return c.local_pref if c.local_pref is not None else p["onprem.er_local_pref"]
+
+
 def preferred(net: NetworkFile, p: Params) -> list[Circuit]:
     """The circuits on-prem prefers (the highest local preference)."""
     er = net.expressroute
     if not er:
         return []
-    pref = {c.name: c.local_pref if c.local_pref is not None else p["onprem.er_local_pref"] for c in er.circuits}
-    best = max(pref.values())
-    return [c for c in er.circuits if pref[c.name] == best]
+    best = max(local_pref(c, p) for c in er.circuits)
+    return [c for c in er.circuits if local_pref(c, p) == best]
 
 
 def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:

@@ -57,6 +57,8 @@ def build(net: NetworkFile, p: Params, src: Source, origin: str = "") -> Topolog
         if any(s.hub == hub.name for s in net.vnets):
             vnet.reflect(t, hub.name)
     add_expectations(t, p, net, vnet_prefix, onprem_prefix)
+    for c in sorted(net.expressroute.circuits if net.expressroute else [], key=lambda c: -expressroute.local_pref(c, p)):
+        t.circuits[c.name] = tuple(f"{c.name}-{leg}" for leg, _ in c.ends())
     vms = [vm for v in net.vnets for sn in v.subnet_list(p) for vm in sn.vms]
     hosts = [h.name for s in net.onprem.sites for h in s.hosts]
     a, b = net.probes or (hosts[0], vms[0])

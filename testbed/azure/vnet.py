@@ -30,7 +30,7 @@ def add_vnet(t: Topology, p: Params, v: Vnet, ids: RouterIds) -> None:
 
 def add_spoke(t: Topology, p: Params, spoke: Vnet, hub: Vnet, spokes: list[Vnet]) -> None:
     """Peer ``spoke`` with ``hub`` (its link a /30 of the hub's GatewaySubnet pool)."""
-    link = t.link(hub.name, spoke.name, subnet(t, "vnet.gateway_subnet", f"{hub.name}-{spoke.name}"),
+    link = t.link(hub.name, spoke.name, subnet(t, "vnet.gateway_subnet", f"{hub.name}-{spoke.name}", hub.gw_subnet(p)),
                   label=f"{hub.name}-{spoke.name}")
     others = [str(n) for s in spokes if s.name != spoke.name for n in s.space(p)]
     rm = f"TO-{spoke.name.upper()}"

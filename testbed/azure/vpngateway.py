@@ -77,7 +77,8 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
                           "passive": mode == "apipa",
                           "max_prefix": p["vpngw.prefix_limit"]})
         label = f"{name}-{vnet.name}"
-        v = t.link(name, vnet.name, subnet(t, "vnet.gateway_subnet", label), label=label, a_host=2, b_host=1)
+        v = t.link(name, vnet.name, subnet(t, "vnet.gateway_subnet", label, vnet.gw_subnet(p)), label=label,
+                   a_host=2, b_host=1)
         t.ebgp(v, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.vpn_weight"]})
     t.behaviours.append(PrefixLimitRetry(tuple(instances), p["msee.prefix_limit_retry_s"]))
 

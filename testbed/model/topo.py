@@ -181,6 +181,8 @@ class Topology:
     # by the builders in order: testbed.measure.pathmark marks them at their on-prem end
     paths: dict[str, int] = field(default_factory=dict)
     endpoints: tuple[str, ...] = ()                 # the probe pair (on-prem first), if any
+    # ExpressRoute circuits: name -> the labels of its links, the one on-prem prefers first
+    circuits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
     # what the topology was built from: a catalog name or a network file's path (a running
     # run is rebuilt from it)
@@ -271,6 +273,16 @@ class Topology:
         except KeyError:
             raise TestbedError(f"{self.name} has no link labelled {label!r}: choose one of "
                                f"{', '.join(l.label for l in self.links)}.") from None
+
+    def circuit_named(self, index: int, needs: str) -> tuple[str, tuple[str, ...]]:
+        """The ``index``-th circuit by on-prem preference (0: the preferred one), or one sentence
+        saying ``needs`` (a scenario) needs more circuits than the network has."""
+        if index >= len(self.circuits):
+            have = f"has {len(self.circuits)}" if self.circuits else "has none"
+            raise TestbedError(f"{needs} needs {index + 1} ExpressRoute circuit(s) but {self.name} {have}: "
+                               "run it on a network with more (networks/hybrid.yaml, networks/two-circuits-hub-spoke.yaml).")
+        name = list(self.circuits)[index]
+        return name, self.circuits[name]
 
     def router_named(self, name: str) -> Router:
         if name not in self.routers:

@@ -257,7 +257,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
     ok, wrong = wait_baseline(net, ctx.reference, opts.baseline_timeout_s, opts.poll_s, [])
     if not ok:
         raise TestbedError(f"the network is not at its baseline before trial {index} ({'; '.join(wrong[:3])}).")
-    fault = sc.fault(params)
+    fault = sc.fault(net.topo)
     load_before = os.getloadavg()
     inj = rst = None
     settled = restored_at = None
@@ -288,7 +288,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
     trial.restored_ms = round((restored_at - trial.restore_ns) / 1e6, 3) if trial.restored else None
     analyse(trial, ctx, files, inj, rst, stop_ns)
     trial.probe["load"] = {"before": load_before, "after": os.getloadavg()}
-    verdicts = [sc.expect(params, trial), back_to_baseline(trial)]
+    verdicts = [sc.expect(net.topo, trial), back_to_baseline(trial)]
     if settled is None:
         verdicts.append(Verdict(False, f"the network did not settle within {sc.deadline_s(params):g} s"))
     if not trial.restored:
@@ -347,12 +347,12 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     if len(topo.endpoints) != 2:
         raise TestbedError(f"topology {topo.name} declares no probe endpoints (Topology.endpoints), so "
                            f"scenario {scenario.name} cannot measure it: name its two hosts in the topology.")
-    scenario.fault(topo.params).check(topo)
+    scenario.fault(topo).check(topo)
     trials_n = opts.trials or scenario.trials
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     writer = RunWriter(opts.out, scenario.name, started, {
         "description": scenario.summary, "topology": topology,
-        "fault": scenario.fault(topo.params).describe(), "trials_planned": trials_n,
+        "fault": scenario.fault(topo).describe(), "trials_planned": trials_n,
         "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
         "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
         "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},

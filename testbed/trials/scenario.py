@@ -14,6 +14,7 @@ from testbed.errors import TestbedError
 from testbed.faults import Fault
 from testbed.model import content
 from testbed.model.params import Params
+from testbed.model.topo import Topology
 
 if TYPE_CHECKING:
     from testbed.results.trial import Trial
@@ -34,7 +35,8 @@ class Verdict:
     reason: str
 
 
-Expectation = Callable[[Params, "Trial"], Verdict]
+# what to expect of a trial on a network (its parameters are ``net.params``)
+Expectation = Callable[[Topology, "Trial"], Verdict]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Scenario:
     name: str                                   # CLI name, with dashes
     topology: str
     summary: str                                # one line: what breaks and what should happen
-    fault: Callable[[Params], Fault]
+    fault: Callable[[Topology], Fault]          # built from the network's elements
     expect: Expectation
     params: Mapping[str, Any] = field(default_factory=dict)   # overrides of the topology's defaults
     trials: int = 5
@@ -111,6 +113,18 @@ def back_to_baseline(t: "Trial") -> Verdict:
     if not t.restored:
         return Verdict(False, "the network did not return to its baseline after restore")
     return Verdict(True, "network back to baseline")
+
+
+def fallback(net: Topology, circuits_down: int, needs: str) -> str:
+    """The path prefix traffic takes once the ``circuits_down`` preferred circuits are gone:
+    the next circuit's (``fra-``), else the VPN's (``vpn-tunnel``); or one sentence saying the
+    network has neither."""
+    if circuits_down < len(net.circuits):
+        return net.circuit_named(circuits_down, needs)[0] + "-"
+    if net.tunnels:
+        return net.tunnels[0].label.rstrip("0123456789")
+    raise TestbedError(f"{needs} needs somewhere for traffic to go, but {net.name} has no other circuit and no VPN: "
+                       "run it on a network with both (networks/hybrid.yaml).")
 
 
 def flows_only_on(t: "Trial", window: str, prefix: str, direction: str | None = None) -> Verdict:

@@ -11,6 +11,9 @@ pytestmark = pytest.mark.integration
 IN_DETAIL = {"er-primary-link-down", "er-primary-blackhole"}
 # the lowest timers FRR accepts where the scenario waits out a hold time: its expectation scales
 SUITE_SETS = {"vpn-instance-down": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
+# the circuit scenarios on a user's network: Amsterdam fails over to Frankfurt, then both to the VPN
+SUITE_NETWORKS = {"er-circuit-down": "two-circuits-hub-spoke",
+                  "er-all-circuits-down": "two-circuits-hub-spoke"}
 
 
 @pytest.mark.parametrize("name", [n for n in scenario.names() if n not in IN_DETAIL])
@@ -18,7 +21,8 @@ def test_every_scenario_meets_its_expectation(name, tmp_path):
     run_name = f"scall{os.getpid() % 10000}"
     # shorter lead and validation windows than a user's run: the suite must stay quick
     opts = runner.Options(trials=3, out=tmp_path, progress=False, run_name=run_name,
-                          lead_s=0.5, validate_s=0.5, overrides=SUITE_SETS.get(name, {}))
+                          lead_s=0.5, validate_s=0.5, overrides=SUITE_SETS.get(name, {}),
+                          network=SUITE_NETWORKS.get(name))
     out = runner.run(scenario.load(name), opts)
     failed = [f"trial {t.index}: {t.error or t.reason}" for t in out.trials if not t.ok]
     assert out.summary["trials_done"] == 3

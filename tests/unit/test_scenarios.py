@@ -5,7 +5,6 @@ import pytest
 
 from testbed.errors import TestbedError
 from testbed.model import catalog
-from testbed.model.params import Params
 from testbed.results.trial import DirectionFigures, FlowFigures, Trial
 from testbed.trials import scenario
 from testbed.trials.scenario import REACTION_MS
@@ -27,7 +26,7 @@ def made_up(outage_ms: float, loss_ms: float = 0.0, paths: dict | None = None, r
 
 def verdict(name: str, t: Trial, **sets):
     sc = scenario.load(name)
-    return sc.expect(Params({**sc.params, **sets}), t)
+    return sc.expect(catalog.build(sc.topology, {**sc.params, **sets}), t)
 
 
 def test_every_scenario_loads_and_names_match_files():
@@ -37,7 +36,7 @@ def test_every_scenario_loads_and_names_match_files():
     for n in names:
         sc = scenario.load(n)
         topo = catalog.build(sc.topology, dict(sc.params))  # its params are valid for its topology
-        sc.fault(topo.params).check(topo)                    # its fault names real links/routers
+        sc.fault(topo).check(topo)                           # its fault names real links/routers
         assert sc.trials >= 1 and sc.deadline_s(topo.params) > 0 and sc.summary
 
 

@@ -2,12 +2,12 @@
 close, so both directions leave the primary without waiting for a timer; restore starts bgpd
 again and the sessions come back."""
 from testbed.faults import DaemonKill
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_below
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
     return all_of(moved_off(t, "er-primary"), outage_below(t, REACTION_MS, "the sessions close with the process: no timer"))
 
 
@@ -15,7 +15,7 @@ SCENARIO = Scenario(
     name="ce-bgpd-crash",
     topology="expressroute",
     summary="bgpd on ce1 is killed: traffic leaves the primary at once, and returns once bgpd restarts",
-    fault=lambda p: DaemonKill("ce1", "bgpd"),
+    fault=lambda net: DaemonKill("ce1", "bgpd"),
     expect=expect,
     trials=5,
     deadline_s=lambda p: 15.0,

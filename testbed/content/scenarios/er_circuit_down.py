@@ -1,12 +1,14 @@
-"""The whole ExpressRoute circuit fails silently (both links drop everything, carrier up): BFD
-detects it on both sides, ER routes are withdrawn and traffic falls back to the site-to-site
-VPN in both directions; when the circuit returns, traffic returns to ExpressRoute.
+"""The preferred ExpressRoute circuit fails silently (both its links drop everything, carrier
+up): BFD detects it on both sides, its routes are withdrawn and traffic moves, in both
+directions, to the next circuit on-prem prefers or, with none, to the site-to-site VPN; when
+the circuit returns, traffic returns to it. Runs on any network with a circuit and somewhere
+to fall back to (``--network``).
 
 Microsoft's lab figure for this failover with BFD is "a few seconds (less than 10)"; here the
-window is the BFD detection ((M-1)*I, M*I] plus the withdraw's way through three BGP speakers
-per direction (ce/msee, core/ergw, vnet)."""
+window is the BFD detection ((M-1)*I, M*I] plus the withdraw's way through at most three BGP
+speakers per direction (ce/msee, core/ergw, vnet)."""
 from testbed.faults import Blackhole, Together
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import (
     FRR_SPEAKER_MS,
@@ -14,25 +16,38 @@ from testbed.trials.scenario import (
     Verdict,
     all_of,
     back_to_baseline,
+    fallback,
     flows_only_on,
     outage_within,
 )
 
+NAME = "er-circuit-down"
 
-def expect(p: Params, t: Trial) -> Verdict:
-    i, m = p["bfd.interval_ms"], p["bfd.multiplier"]
+
+def window(net: Topology, t: Trial) -> Verdict:
+    i, m = net.params["bfd.interval_ms"], net.params["bfd.multiplier"]
     reaction = 3 * FRR_SPEAKER_MS + 100  # three speakers, then the first packets through the userspace tunnel
-    return all_of(flows_only_on(t, "before", "er-"), flows_only_on(t, "during", "vpn-"),
-                  flows_only_on(t, "after", "er-"), back_to_baseline(t),
-                  outage_within(t, (m - 1) * i, m * i + reaction, f"BFD {i} ms x {m} + {reaction:g} ms reaction"))
+    return outage_within(t, (m - 1) * i, m * i + reaction, f"BFD {i} ms x {m} + {reaction:g} ms reaction")
+
+
+def expect(net: Topology, t: Trial) -> Verdict:
+    circuit = net.circuit_named(0, NAME)[0] + "-"
+    return all_of(flows_only_on(t, "before", circuit), flows_only_on(t, "during", fallback(net, 1, NAME)),
+                  flows_only_on(t, "after", circuit), back_to_baseline(t), window(net, t))
+
+
+def fault(net: Topology) -> Together:
+    name, legs = net.circuit_named(0, NAME)
+    fallback(net, 1, NAME)  # refused before anything starts if there is nowhere to go
+    return Together([Blackhole(leg) for leg in legs],
+                    what=f"ExpressRoute circuit {name}: both links silently drop everything (carrier up)")
 
 
 SCENARIO = Scenario(
-    name="er-circuit-down",
+    name=NAME,
     topology="hybrid",
-    summary="both ExpressRoute links go silent: fallback to the VPN, then failback to ER",
-    fault=lambda p: Together([Blackhole("er-primary"), Blackhole("er-secondary")],
-                             what="ExpressRoute circuit: both links silently drop everything (carrier up)"),
+    summary="the preferred ExpressRoute circuit goes silent: traffic moves to the next circuit or the VPN, then back",
+    fault=fault,
     expect=expect,
     trials=3,
     deadline_s=lambda p: p["bfd.interval_ms"] * p["bfd.multiplier"] / 1000 + 15,

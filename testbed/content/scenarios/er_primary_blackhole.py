@@ -4,12 +4,13 @@ BFD declares the peer down after M missed intervals, BGP withdraws, the FIBs fol
 BFD detection of a silent failure falls in ((M-1)*I, M*I] (transmit jitter 75-100 % of I);
 each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for the reverse)."""
 from testbed.faults import Blackhole
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
+    p = net.params
     i, m = p["bfd.interval_ms"], p["bfd.multiplier"]
     return all_of(moved_off(t, "er-primary"),
                   outage_within(t, (m - 1) * i, m * i + REACTION_MS,
@@ -20,7 +21,7 @@ SCENARIO = Scenario(
     name="er-primary-blackhole",
     topology="expressroute",
     summary="ER primary silently drops everything: BFD moves traffic to the secondary",
-    fault=lambda p: Blackhole("er-primary"),
+    fault=lambda net: Blackhole("er-primary"),
     expect=expect,
     trials=20,
     deadline_s=lambda p: p["bfd.interval_ms"] * p["bfd.multiplier"] / 1000 + 10,

@@ -2,12 +2,12 @@
 FRR's fast-external-failover drops the eBGP session at once, with no timer involved; what is
 left is FRR's own processing in the one BGP speaker that reroutes through its twin (REACTION_MS)."""
 from testbed.faults import LinkDown
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_below
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
     return all_of(moved_off(t, "er-primary"),
                   outage_below(t, REACTION_MS, "carrier loss: no timer, FRR processing only"))
 
@@ -16,7 +16,7 @@ SCENARIO = Scenario(
     name="er-primary-link-down",
     topology="expressroute",
     summary="ER primary loses carrier: traffic on the secondary in under 100 ms (FRR's processing in one speaker)",
-    fault=lambda p: LinkDown("er-primary"),
+    fault=lambda net: LinkDown("er-primary"),
     expect=expect,
     trials=10,
     deadline_s=lambda p: 10.0,

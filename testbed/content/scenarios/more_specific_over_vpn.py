@@ -3,12 +3,12 @@ only. Azure routes by longest prefix first, so Azure-to-on-prem traffic for that
 the VPN while on-prem-to-Azure stays on ExpressRoute: asymmetric paths, which a stateful
 firewall on either side would break. The scenario detects the asymmetry."""
 from testbed.faults import MoreSpecific
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline, flows_only_on
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
     onprem_to_azure = next(d for d in t.directions if d.startswith("h1"))
     azure_to_onprem = next(d for d in t.directions if d.startswith("vm1"))
     return all_of(flows_only_on(t, "during", "er-", onprem_to_azure),
@@ -21,7 +21,7 @@ SCENARIO = Scenario(
     name="more-specific-over-vpn",
     topology="hybrid",
     summary="vpn1 leaks the h1 /24 over the VPN: Azure->on-prem moves to the VPN, the path turns asymmetric",
-    fault=lambda p: MoreSpecific(router="vpn1", prefix=p["onprem.lan"]),
+    fault=lambda net: MoreSpecific(router="vpn1", prefix=net.params["onprem.lan"]),
     expect=expect,
     trials=3,
     deadline_s=lambda p: 10.0,

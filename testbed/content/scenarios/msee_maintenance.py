@@ -3,14 +3,14 @@ its traffic to the secondary before anything breaks (a graceful drain), and back
 Both paths stay up throughout, so at most a packet or so may be lost while the FIBs change.
 Only on-prem -> Azure is drained: the prepend steers what on-prem chooses, not the gateway."""
 from testbed.faults import AsPathPrepend
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, loss_at_most, moved_off
 
 LOSS_MS = 10.0
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
     return all_of(moved_off(t, "er-primary", direction="h1->vm1"), loss_at_most(t, LOSS_MS, "graceful drain"))
 
 
@@ -18,7 +18,7 @@ SCENARIO = Scenario(
     name="msee-maintenance",
     topology="expressroute",
     summary="msee1 prepends 12076 x3 toward ce1: on-prem drains the primary with at most 10 ms of loss",
-    fault=lambda p: AsPathPrepend("msee1", "er-primary", times=3),
+    fault=lambda net: AsPathPrepend("msee1", "er-primary", times=3),
     expect=expect,
     trials=5,
     deadline_s=lambda p: 15.0,

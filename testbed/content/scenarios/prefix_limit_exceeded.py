@@ -6,14 +6,15 @@ Run without the CE interconnect: over it, ce2 would learn the leak by iBGP and p
 as well, and both sessions would drop (the whole circuit: what a leak does to a CE pair with no
 outbound prefix filter toward the MSEEs; `testbed lint` flags that)."""
 from testbed.faults import PrefixFlood
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, moved_off, outage_below
 
 LIMIT_MS = 1000.0  # the drop is immediate, but ce1 and core are busy installing the leak
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
+    p = net.params
     return all_of(moved_off(t, "er-primary"),
                   outage_below(t, LIMIT_MS, f"session dropped past {p.prefix_limit()} prefixes"))
 
@@ -22,7 +23,7 @@ SCENARIO = Scenario(
     name="prefix-limit-exceeded",
     topology="expressroute",
     summary="ce1 leaks more than 4,000 prefixes: msee1 drops the session, traffic moves to the secondary",
-    fault=lambda p: PrefixFlood("ce1", count=p.prefix_limit() + 100),
+    fault=lambda net: PrefixFlood("ce1", count=net.params.prefix_limit() + 100),
     params={"er.ce_interconnect": False},
     expect=expect,
     trials=3,

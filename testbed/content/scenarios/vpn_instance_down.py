@@ -4,19 +4,21 @@ expires (Azure's VPN timers are 60/180 s and it supports no BFD: here lowered to
 trial takes seconds; DPD, 45 s by default, is the other detector). The flows hashed onto the
 lost tunnel see the outage; the others do not; all traffic ends on the surviving tunnel."""
 from testbed.faults import LinkDown, Together
-from testbed.model.params import Params
+from testbed.model.topo import Topology
 from testbed.results.trial import Trial
 from testbed.trials.scenario import Scenario, Verdict, all_of, back_to_baseline, flows_only_on, moved_off, outage_within
 
 
-def expect(p: Params, t: Trial) -> Verdict:
+def expect(net: Topology, t: Trial) -> Verdict:
+    p = net.params
     hold_ms = p["vpngw.hold_s"] * 1000
     return all_of(moved_off(t, "vpn-tunnel0"), flows_only_on(t, "during", "vpn-tunnel1"),
                   back_to_baseline(t),
                   outage_within(t, 0, hold_ms + 1000, f"BGP hold {hold_ms / 1000:g} s + 1 s reaction"))
 
 
-def instance_down(p: Params) -> Together:
+def instance_down(net: Topology) -> Together:
+    p = net.params
     fault = Together([LinkDown("inet-vpngw0"), LinkDown("vpngw0-vnet")],
                      what="vpngw0 down: its public and GatewaySubnet links lose carrier")
     # Azure's side moves at once, on-prem only when the hold time expires: hold the fault past it.
