@@ -65,6 +65,14 @@ def _names(net: NetworkFile) -> Iterator[Problem]:
                 yield loc, f"{name!r} names a second node: give each router, host, VM and gateway its own name."
                 return
             seen.add(name)
+    ids: dict[str, str] = {}
+    for i, site in enumerate(net.onprem.sites):
+        for j, r in enumerate(site.routers):
+            if r.router_id is not None and str(r.router_id) in ids:
+                yield (("onprem", "sites", i, "routers", j, "router_id"),
+                       f"{r.router_id} is {ids[str(r.router_id)]}'s router id too: give each router its own.")
+            elif r.router_id is not None:
+                ids[str(r.router_id)] = r.name
     for name, loc in nodes:
         if name in ("inet",) or (name.startswith("msee") and name[4:].isdigit()):
             yield loc, f"{name!r} is the name of a node the testbed adds on Azure's side: choose another."
@@ -92,12 +100,6 @@ def _references(net: NetworkFile) -> Iterator[Problem]:
     er = net.expressroute
     if er:
         circuits = {c.name for c in er.circuits}
-        for i, c in enumerate(er.circuits):
-            for leg, end in c.ends():
-                yield from router(("expressroute", "circuits", i, leg, "router"), end.router)
-            if not any(c.name == x.circuit for g in er.gateways for x in g.connections):
-                yield ("expressroute", "circuits", i, "name"), (
-                    f"circuit {c.name!r} has no connection to a gateway: add one under expressroute.gateways.")
         for i, g in enumerate(er.gateways):
             if g.vnet not in vnets:
                 yield ("expressroute", "gateways", i, "vnet"), f"names VNet {g.vnet!r}, which is not declared: use one of {', '.join(vnets)}."
@@ -105,6 +107,12 @@ def _references(net: NetworkFile) -> Iterator[Problem]:
                 if x.circuit not in circuits:
                     yield ("expressroute", "gateways", i, "connections", j, "circuit"), (
                         f"names circuit {x.circuit!r}, which is not declared: use one of {', '.join(circuits)}.")
+        for i, c in enumerate(er.circuits):
+            for leg, end in c.ends():
+                yield from router(("expressroute", "circuits", i, leg, "router"), end.router)
+            if not any(c.name == x.circuit for g in er.gateways for x in g.connections):
+                yield ("expressroute", "circuits", i, "name"), (
+                    f"circuit {c.name!r} has no connection to a gateway: add one under expressroute.gateways.")
     if net.vpn:
         gw, lng, conn = net.vpn.gateways[0], net.vpn.local_gateways[0], net.vpn.connections[0]
         if gw.vnet not in vnets:
@@ -188,6 +196,9 @@ def _vpn(net: NetworkFile, p: Params) -> Iterator[Problem]:
     vnet = next((v for v in net.vnets if v.name == gw.vnet), None)
     if gw.bgp_addresses:
         loc: Loc = ("vpn", "gateways", 0, "bgp_addresses")
+        instances = gw.instances or p["vpngw.instances"]
+        if len(gw.bgp_addresses) != instances:
+            yield loc, f"gives {len(gw.bgp_addresses)} address(es) for {instances} instance(s): give one per instance."
         if len(set(gw.bgp_addresses)) != len(gw.bgp_addresses):
             yield loc, "gives one address twice: each instance has its own BGP address."
         for k, a in enumerate(gw.bgp_addresses):
@@ -207,23 +218,32 @@ def _vpn(net: NetworkFile, p: Params) -> Iterator[Problem]:
 
 
 def _spaces(net: NetworkFile, p: Params) -> Iterator[Problem]:
-    spaces: list[tuple[IPv4Network, Loc, str]] = []
+    # (prefix, where, whose, given in the file): a clash is reported where the file has a line
+    spaces: list[tuple[IPv4Network, Loc, str, bool]] = []
     for i, s in enumerate(net.onprem.sites):
-        spaces += [(n, ("onprem", "sites", i, "address_space"), f"site {s.name}") for n in s.space(p)]
+        spaces += [(n, ("onprem", "sites", i, "address_space"), f"site {s.name}" + ("" if s.address_space else
+                    " (onprem.prefix)"), s.address_space is not None) for n in s.space(p)]
     for i, v in enumerate(net.vnets):
-        spaces += [(n, ("vnets", i, "address_space"), f"VNet {v.name}") for n in v.space(p)]
-    for k, (a, aloc, aname) in enumerate(spaces):
-        for b, bloc, bname in spaces[k + 1:]:
+        spaces += [(n, ("vnets", i, "address_space"), f"VNet {v.name}" + ("" if v.address_space else " (vnet.prefix)"),
+                    v.address_space is not None) for n in v.space(p)]
+    for k, (a, aloc, aname, agiven) in enumerate(spaces):
+        for b, bloc, bname, bgiven in spaces[k + 1:]:
             if a.overlaps(b):
-                yield bloc, f"{b} of {bname} overlaps {a} of {aname}: give them separate address spaces."
+                loc = bloc if bgiven or not agiven else aloc
+                yield loc, f"{b} of {bname} overlaps {a} of {aname}: give them separate address spaces."
                 return
     for i, v in enumerate(net.vnets):
         for j, sn in enumerate(v.subnet_list(p)):
             if not any(sn.prefix.subnet_of(n) for n in v.space(p)):
                 yield ("vnets", i, "subnets", j, "prefix"), f"{sn.prefix} is not inside VNet {v.name}'s address space: fix one of them."
+    lans: list[IPv4Network] = []
     for i, s in enumerate(net.onprem.sites):
         for j, h in enumerate(s.hosts):
             lan = h.subnet or p.net("onprem.lan")
+            if any(lan.overlaps(other) for other in lans):
+                yield ("onprem", "sites", i, "hosts", j, "subnet"), (
+                    f"{lan} overlaps another host's LAN: give each host a subnet of its own.")
+            lans.append(lan)
             if not any(lan.subnet_of(n) for n in s.space(p)):
                 yield ("onprem", "sites", i, "hosts", j, "subnet"), (
                     f"{lan} is not inside site {s.name}'s address space: fix one of them.")

@@ -1,0 +1,128 @@
+"""Network files: the schema, the loader's one-sentence refusals (file, line, key, fix), the
+address plan, and the shipped files (no root, fast)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from testbed.errors import TestbedError
+from testbed.model import catalog, content
+from testbed.model.network.load import dotted, load
+from testbed.model.network.schema import NetworkFile
+
+GOOD = (Path(__file__).parent / "networks" / "good.yaml").read_text()
+
+# (what is wrong, the edit that breaks the good file, the line reported, what the sentence says)
+BAD = [
+    ("reserved ASN", ("asn: 65010", "asn: 65515"), 3, "onprem.asn 65515 is reserved by Azure"),
+    ("a node named twice", ("{name: ce2}", "{name: ce1}"), 10, "'ce1' names a second node"),
+    ("a host on an undeclared router", ("router: core, subnet", "router: cor, subnet"), 13,
+     "names router 'cor', which no site declares: declare it or use one of core"),
+    ("a peering subnet of the wrong size", ("192.168.100.128/29", "192.168.100.128/30"), 21, "must be a /29"),
+    ("on-prem overlaps the VNet", ("[10.1.0.0/16]", "[10.10.0.0/16]"), 6, "overlaps 10.10.0.0/16"),
+    ("an unknown key", ("  asn: 65010\n", "  asn: 65010\n  colour: red\n"), 4, "onprem.colour is not a key here"),
+    ("a name a namespace cannot have", ("{name: core}", "{name: Core-Router}"), 8, "is not a valid name here"),
+    ("a prefix that is none", ("10.1.1.0/24", "10.1.1.0/33"), 13, "'10.1.1.0/33' is not an IPv4 network"),
+    ("a connection to an undeclared circuit", ("circuit: er}", "circuit: xr}"), 26, "names circuit 'xr', which is not declared"),
+    ("a circuit with one edge for both links", ("secondary: {router: ce2}", "secondary: {router: ce1}"), 23,
+     "is the primary's router too"),
+    ("a key that is missing", ("    - name: er\n", "    -\n"), 21, "circuits[0].name is missing: add it"),
+    ("YAML that does not parse", ("name: mine", "name: [mine"), 2, "the YAML does not parse"),
+    ("a wrong literal", ("      peering_subnet:", "      sku: gold\n      peering_subnet:"), 21, "use 'standard' or 'premium'"),
+    ("a local gateway on an undeclared router", ("router: vpn1}", "router: vpn9}"), 29, "names router 'vpn9'"),
+    ("a BGP address the router does not have", ("router: vpn1}", "router: vpn1, bgp_address: 10.9.9.9}"), 29,
+     "10.9.9.9 is not an address of vpn1: put it on a loopback"),
+    ("gateway BGP addresses outside GatewaySubnet and APIPA", ("{name: vpngw}", "{name: vpngw, bgp_addresses: [10.9.0.4, 10.9.0.5]}"),
+     28, "10.9.0.4 is neither in the GatewaySubnet 10.10.255.0/24 nor in Azure's APIPA range"),
+    ("fewer BGP addresses than instances", ("{name: vpngw}", "{name: vpngw, bgp_addresses: [169.254.21.1]}"), 28,
+     "gives 1 address(es) for 2 instance(s)"),
+    ("a link address outside its subnet", ("[{node: core}, {node: ce1}]",
+                                           "[{node: core, address: 10.1.254.1/30}, {node: ce1, address: 10.1.253.2/30}]\n      subnet: 10.1.254.0/30"),
+     15, "10.1.253.2/30 is not in the link's subnet"),
+    ("an unknown parameter", ("name: mine\n", "name: mine\nparams: {bfd.intervall_ms: 100}\n"), 2, "unknown parameter 'bfd.intervall_ms'"),
+    ("a config file that is not there", ("{name: ce1}", "{name: ce1, config: ce1.conf}"), 9, "names ce1.conf, which is not a file"),
+    ("a spoke whose hub has no gateway", ("vpn:\n", "vnets:\n  - {name: vnet}\n"
+                                           "  - {name: other, address_space: [10.50.0.0/16], subnets: [{prefix: 10.50.1.0/24, vms: [vm2]}]}\n"
+                                           "  - {name: spoke, hub: other, address_space: [10.51.0.0/16], subnets: [{prefix: 10.51.1.0/24, vms: [vm3]}]}\n"
+                                           "vpn:\n"),
+     30, "names hub 'other', which has no gateway"),
+    ("a probe end that is not a host", ("name: mine\n", "name: mine\nprobes: [core, vm1]\n"), 2, "'core' is not an on-prem host"),
+    ("two routers with one router id", ("{name: ce1}\n        - {name: ce2}",
+                                         "{name: ce1, router_id: 10.9.0.1}\n        - {name: ce2, router_id: 10.9.0.1}"),
+     10, "10.9.0.1 is ce1's router id too"),
+    ("a file that is a list", (GOOD, "- name: mine\n"), 1, "a network file is a mapping of keys"),
+]
+
+
+def write(tmp_path: Path, edit: tuple[str, str]) -> Path:
+    old, new = edit
+    assert old in GOOD, old
+    path = tmp_path / "net.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    return path
+
+
+def test_the_good_file_builds():
+    topo = catalog.build(str(Path(__file__).parent / "networks" / "good.yaml"))
+    assert topo.name == "mine" and topo.endpoints == ("h1", "vm1")
+    assert list(topo.circuits) == ["er"] and topo.routers["vpn1"].loopbacks == ["10.1.255.1/32"]
+
+
+@pytest.mark.parametrize("what, edit, line, says", BAD, ids=[b[0] for b in BAD])
+def test_a_bad_file_is_refused_in_one_sentence(tmp_path, what, edit, line, says):
+    path = write(tmp_path, edit)
+    with pytest.raises(TestbedError) as e:
+        catalog.build(str(path))
+    msg = str(e.value)
+    assert msg.startswith(f"{path} line {line}: "), msg
+    assert says in msg, msg
+    assert "\n" not in msg and msg.endswith("."), msg
+    assert re.search(r": [^:]+\.$", msg) or "use" in msg or "fix" in msg, msg   # it names the fix
+
+
+def test_at_least_fifteen_bad_files():
+    assert len(BAD) >= 15
+
+
+def test_an_empty_file_and_a_missing_one(tmp_path):
+    (tmp_path / "e.yaml").write_text("")
+    with pytest.raises(TestbedError, match="is empty: describe the network"):
+        load(tmp_path / "e.yaml")
+    with pytest.raises(TestbedError, match="cannot read network file .*nope.yaml: No such file"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_the_schema_is_json_schema_with_every_section():
+    schema = NetworkFile.model_json_schema()
+    json.dumps(schema)
+    assert {"onprem", "expressroute", "vpn", "vnets", "probes", "params"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+    assert "Circuit" in schema["$defs"] and "routing_weight" in schema["$defs"]["ErConnection"]["properties"]
+
+
+@pytest.mark.parametrize("name", sorted(content.networks()))
+def test_every_shipped_network_builds(name):
+    topo = catalog.build(name)
+    assert topo.origin == name and len(topo.endpoints) == 2 and topo.paths
+
+
+def test_two_circuits_prefer_amsterdam_and_keep_spokes_apart():
+    topo = catalog.build("two-circuits-hub-spoke")
+    assert list(topo.circuits) == ["ams", "fra"]
+    assert topo.routers["ams1"].route_maps[0].lines == ["set local-preference 200"]
+    ergw = {n.label: n.weight for n in topo.routers["ergw"].neighbors}
+    assert ergw["msee1-ergw"] == 100 and ergw["msee3-ergw"] is None
+    to_spoke1 = next(m for m in topo.routers["hub"].route_maps if m.name == "TO-SPOKE1")
+    assert to_spoke1.deny == ["10.102.0.0/16"]      # spoke2's space never reaches spoke1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet="abc", min_size=1, max_size=3), st.integers(0, 5)), max_size=6))
+def test_dotted_names_a_key_as_written(loc):
+    out = dotted(tuple(loc))
+    assert all(str(part) in out for part in loc)
