@@ -54,7 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "testbed(topology, params=None, configs=None): what testbed_net brings up for this module")
+        "markers", "testbed(topology=None, network=None, params=None, configs=None): what testbed_net brings "
+        "up for this module (network: a network file relative to the module)")
 
 
 @dataclass
@@ -70,9 +71,11 @@ def setup_for(marker: dict[str, Any], module_dir: Path, topology: str | None, se
               configs: list[str], cwd: Path) -> Setup:
     """Merge the module's marker keywords with the command-line options (pure: unit-tested)."""
     name = topology or marker.get("topology")
+    if name is None and marker.get("network"):   # a network file, relative to the module
+        name = str(module_dir / marker["network"])
     if not name:
-        raise TestbedError("testbed_net needs a topology: mark the module with "
-                           "pytest.mark.testbed(topology='hybrid') or pass --testbed-topology.")
+        raise TestbedError("testbed_net needs a topology: mark the module with pytest.mark.testbed(topology='hybrid') "
+                           "or pytest.mark.testbed(network='net.yaml'), or pass --testbed-topology.")
     params = {**dict(marker.get("params") or {}), **parse_sets(sets)}
     files = {node: module_dir / path for node, path in (marker.get("configs") or {}).items()}
     files.update(node_files(configs, "--testbed-config", cwd))

@@ -22,16 +22,22 @@ LAYOUT: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def subnet(t: Topology, key: str, name: str, within: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
-    """The subnet of pool ``key`` (a parameter, laid out as LAYOUT says) that the link ``name``
-    gets in ``t``; ``within`` takes the pool's range from a network file instead (a VNet's own
-    GatewaySubnet)."""
+def pool(t: Topology, key: str, within: ipaddress.IPv4Network | None = None,
+         avoid: tuple[ipaddress.IPv4Address, ...] = ()) -> Pool:
+    """The pool ``key`` (a parameter, laid out as LAYOUT says) of ``t``, opened on first use;
+    ``within`` takes its range from a network file instead (a VNet's own GatewaySubnet) and
+    ``avoid`` keeps addresses out of it (a gateway's BGP addresses), given at the first use."""
     rng = within or t.params.net(key)
-    pool_key = key if within is None or within == t.params.net(key) else f"{key} {within}"
-    if pool_key not in t.pools:
+    name = key if rng == t.params.net(key) else f"{key} {rng}"
+    if name not in t.pools:
         prefixlen, layout, tail = LAYOUT[key]
-        t.pools[pool_key] = Pool(key, rng, prefixlen, layout, tail)
-    return t.pools[pool_key].subnet(name)
+        t.pools[name] = Pool(key, rng, prefixlen, layout, tail, avoid=avoid)
+    return t.pools[name]
+
+
+def subnet(t: Topology, key: str, name: str, within: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
+    """The subnet of pool ``key`` that the link ``name`` gets in ``t``."""
+    return pool(t, key, within).subnet(name)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from testbed.azure import expressroute, onprem, vnet, vpngateway
-from testbed.azure.addressing import RouterIds
+from testbed.azure.addressing import RouterIds, pool
 from testbed.model.network import plan
 from testbed.model.network.load import Source
 from testbed.model.network.schema import NetworkFile
@@ -41,6 +41,10 @@ def build(net: NetworkFile, p: Params, src: Source, origin: str = "") -> Topolog
     for site in net.onprem.sites:
         onprem.add_site(t, p, net, site, ids)
     hubs = [v for v in net.vnets if v.hub is None]
+    if net.vpn and net.vpn.gateways[0].bgp_addresses:  # the gateway's own BGP addresses stay free
+        gw = net.vpn.gateways[0]
+        within = next(v for v in net.vnets if v.name == gw.vnet).gw_subnet(p)
+        pool(t, "vnet.gateway_subnet", within, avoid=tuple(a for a in gw.bgp_addresses if a in within))
     for v in hubs:
         vnet.add_vnet(t, p, v, ids)
     onprem.add_links(t, p, net, edges(net))
@@ -59,6 +63,7 @@ def build(net: NetworkFile, p: Params, src: Source, origin: str = "") -> Topolog
     add_expectations(t, p, net, vnet_prefix, onprem_prefix)
     for c in sorted(net.expressroute.circuits if net.expressroute else [], key=lambda c: -expressroute.local_pref(c, p)):
         t.circuits[c.name] = tuple(f"{c.name}-{leg}" for leg, _ in c.ends())
+    t.configs = {r.name: src.resolve(r.config) for s in net.onprem.sites for r in s.routers if r.config}
     vms = [vm for v in net.vnets for sn in v.subnet_list(p) for vm in sn.vms]
     hosts = [h.name for s in net.onprem.sites for h in s.hosts]
     a, b = net.probes or (hosts[0], vms[0])

@@ -21,9 +21,9 @@ class Pool:
     layout: tuple[str, ...] = ()
     tail: tuple[str, ...] = ()
     given: dict[str, ipaddress.IPv4Network] = field(default_factory=dict)
-
-    def _size(self) -> int:
-        return 2 ** (self.prefixlen - self.network.prefixlen)
+    # addresses taken outside the pool (a gateway's BGP address in the GatewaySubnet): no
+    # subnet holding one is handed out, and the layout counts past them
+    avoid: tuple[ipaddress.IPv4Address, ...] = ()
 
     def _nth(self, i: int) -> ipaddress.IPv4Network:
         step = 2 ** (32 - self.prefixlen)
@@ -33,17 +33,18 @@ class Pool:
         """The subnet for ``name`` (the same one on every call)."""
         if name in self.given:
             return self.given[name]
-        size = self._size()
+        free = [k for k in range(2 ** (self.prefixlen - self.network.prefixlen))
+                if not any(a in self._nth(k) for a in self.avoid)]
         if name in self.layout:
             i = self.layout.index(name)
         elif name in self.tail:
-            i = size - 1 - self.tail.index(name)
+            i = len(free) - 1 - self.tail.index(name)
         else:
             taken = set(self.given.values())
-            reserved = set(range(len(self.layout))) | {size - 1 - k for k in range(len(self.tail))}
-            i = next((k for k in range(size) if k not in reserved and self._nth(k) not in taken), size)
-        if i >= size or i < 0:
+            reserved = set(range(len(self.layout))) | {len(free) - 1 - k for k in range(len(self.tail))}
+            i = next((k for k in range(len(free)) if k not in reserved and self._nth(free[k]) not in taken), len(free))
+        if i >= len(free) or i < 0:
             raise TestbedError(f"{self.key} {self.network} has no /{self.prefixlen} left for {name}: "
                                "give it a larger range.")
-        self.given[name] = self._nth(i)
+        self.given[name] = self._nth(free[i])
         return self.given[name]

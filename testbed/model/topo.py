@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from testbed.errors import TestbedError
@@ -181,6 +182,8 @@ class Topology:
     # by the builders in order: testbed.measure.pathmark marks them at their on-prem end
     paths: dict[str, int] = field(default_factory=dict)
     endpoints: tuple[str, ...] = ()                 # the probe pair (on-prem first), if any
+    # the user's own FRR configs a network file names (router -> file), run as written
+    configs: dict[str, Path] = field(default_factory=dict)
     # ExpressRoute circuits: name -> the labels of its links, the one on-prem prefers first
     circuits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)

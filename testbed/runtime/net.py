@@ -57,7 +57,8 @@ class Network:
                  configs: dict[str, Path] | None = None, configs_as_is: bool = False) -> None:
         self.topo = topo
         self.run = state.check_run_name(run)
-        self.configs = dict(configs or {})
+        # the configs the network file names, then the command line's (which win)
+        self.configs = {**topo.configs, **(configs or {})}
         # A training lab's starting configs are wrong on purpose: run them unchecked and unmapped.
         self.configs_as_is = configs_as_is
         self.dir = state.run_dir(run)
