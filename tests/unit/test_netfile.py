@@ -55,6 +55,10 @@ BAD = [
     ("two routers with one router id", ("{name: ce1}\n        - {name: ce2}",
                                          "{name: ce1, router_id: 10.9.0.1}\n        - {name: ce2, router_id: 10.9.0.1}"),
      10, "10.9.0.1 is ce1's router id too"),
+    ("a pool inside a VNet", ("name: mine\n", "name: mine\nparams: {msee.backbone: 10.10.200.0/24}\n"), 2,
+     "the pool msee.backbone 10.10.200.0/24 overlaps 10.10.0.0/16 of VNet vnet"),
+    ("a GatewaySubnet outside its VNet", ("vpn:\n", "vnets: [{name: vnet, gateway_subnet: 10.99.255.0/24}]\nvpn:\n"), 27,
+     "the GatewaySubnet 10.99.255.0/24 is not inside VNet vnet's address space"),
     ("a file that is a list", (GOOD, "- name: mine\n"), 1, "a network file is a mapping of keys"),
 ]
 

@@ -232,7 +232,21 @@ def _spaces(net: NetworkFile, p: Params) -> Iterator[Problem]:
                 loc = bloc if bgiven or not agiven else aloc
                 yield loc, f"{b} of {bname} overlaps {a} of {aname}: give them separate address spaces."
                 return
+    pools = [("onprem.links", p.net("onprem.links"))]
+    pools += [("msee.backbone", p.net("msee.backbone"))] if net.expressroute else []
+    pools += [("inet.prefix", p.net("inet.prefix"))] if net.vpn else []
+    for key, rng in pools:
+        for n, loc, name, _ in spaces:
+            if rng.overlaps(n) and not (key == "onprem.links" and loc[0] == "onprem"):
+                yield ("params", key), (f"the pool {key} {rng} overlaps {n} of {name}: set {key} to a range of "
+                                        "its own under params.")
+                return
+    gateways = {g.vnet for g in (net.expressroute.gateways if net.expressroute else [])}
+    gateways |= {net.vpn.gateways[0].vnet} if net.vpn else set()
     for i, v in enumerate(net.vnets):
+        if v.name in gateways and not any(v.gw_subnet(p).subnet_of(n) for n in v.space(p)):
+            yield ("vnets", i, "gateway_subnet" if v.gateway_subnet else "address_space"), (
+                f"the GatewaySubnet {v.gw_subnet(p)} is not inside VNet {v.name}'s address space: fix one of them.")
         for j, sn in enumerate(v.subnet_list(p)):
             if not any(sn.prefix.subnet_of(n) for n in v.space(p)):
                 yield ("vnets", i, "subnets", j, "prefix"), f"{sn.prefix} is not inside VNet {v.name}'s address space: fix one of them."
