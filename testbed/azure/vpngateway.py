@@ -68,6 +68,10 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
         # The /32 to the peer's BGP address goes through the tunnel (Azure's documented need).
         device.statics.append((f"{azure_bgp}/32", tunnel.onprem_tun))
         t.routers[name].statics.append((f"{onprem_bgp}/32", tunnel.azure_tun))
+        # the local network gateway's address space: static routes into the tunnel, which the
+        # instance hands to the VNet like the ones it learns by BGP
+        t.routers[name].statics += [(str(n), tunnel.azure_tun) for n in lng.address_space]
+        t.routers[name].networks += [str(n) for n in lng.address_space]
         t.session(device.name, onprem_bgp, name, azure_bgp, tunnel.label,
                   a_opts={"keepalive_s": p["vpngw.keepalive_s"], "hold_s": p["vpngw.hold_s"],
                           "multihop": 2, "update_source": onprem_bgp, "route_map_in": "VPN-IN"},

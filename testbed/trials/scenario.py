@@ -14,7 +14,7 @@ from testbed.errors import TestbedError
 from testbed.faults import Fault
 from testbed.model import content
 from testbed.model.params import Params
-from testbed.model.topo import Topology
+from testbed.model.topo import Link, Topology, Tunnel
 
 if TYPE_CHECKING:
     from testbed.results.trial import Trial
@@ -113,6 +113,25 @@ def back_to_baseline(t: "Trial") -> Verdict:
     if not t.restored:
         return Verdict(False, "the network did not return to its baseline after restore")
     return Verdict(True, "network back to baseline")
+
+
+def primary_leg(net: Topology, needs: str) -> Link:
+    """The primary link of the circuit on-prem prefers (``a``: its edge, ``b``: its MSEE)."""
+    return net.link_named(net.circuit_named(0, needs)[1][0])
+
+
+def vpn_tunnel(net: Topology, index: int, needs: str) -> Tunnel:
+    """The ``index``-th tunnel of the VPN, or one sentence saying ``needs`` needs more."""
+    if index >= len(net.tunnels):
+        raise TestbedError(f"{needs} needs {index + 1} VPN tunnel(s) but {net.name} has {len(net.tunnels)}: "
+                           "run it on a network with an active-active VPN gateway (networks/vpn.yaml).")
+    return net.tunnels[index]
+
+
+def probe_directions(net: Topology) -> tuple[str, str]:
+    """The two probe directions, on-prem to Azure first (``h1->vm1``, ``vm1->h1``)."""
+    a, b = net.endpoints
+    return f"{a}->{b}", f"{b}->{a}"
 
 
 def fallback(net: Topology, circuits_down: int, needs: str) -> str:

@@ -130,3 +130,17 @@ def test_two_circuits_prefer_amsterdam_and_keep_spokes_apart():
 def test_dotted_names_a_key_as_written(loc):
     out = dotted(tuple(loc))
     assert all(str(part) in out for part in loc)
+
+
+def test_md5_key_and_static_address_space_reach_the_configs(tmp_path):
+    from testbed.daemons.render import frr_conf
+    (tmp_path / "er.key").write_text("s3cret\n")
+    net = GOOD.replace("      peering_subnet: 192.168.100.128/29\n",
+                       "      peering_subnet: 192.168.100.128/29\n      md5_key_file: er.key\n")
+    net = net.replace("router: vpn1}", "router: vpn1, address_space: [10.1.200.0/24]}")
+    (tmp_path / "net.yaml").write_text(net)
+    topo = catalog.build(str(tmp_path / "net.yaml"))
+    for router in ("ce1", "msee1", "ce2", "msee2"):
+        assert " password s3cret" in frr_conf(topo.routers[router], logfile="/dev/null"), router
+    gw = topo.routers["vpngw0"]
+    assert ("10.1.200.0/24", "ipsec0") in gw.statics and "10.1.200.0/24" in gw.networks

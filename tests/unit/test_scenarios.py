@@ -84,3 +84,18 @@ def test_all_of_lists_only_the_failures():
     assert scenario.all_of(good, bad) == scenario.Verdict(False, "broken")
     assert scenario.all_of(good, good).reason == "fine; fine"
     assert not scenario.back_to_baseline(made_up(0.0, restored=False)).ok
+
+
+@pytest.mark.parametrize("name", scenario.names())
+def test_every_scenario_runs_on_a_users_network_or_says_what_is_missing(name):
+    """Faults and expectations name the network's elements: on the two-circuit network every
+    scenario finds what it needs; on the others it either does or says so in one sentence."""
+    sc = scenario.load(name)
+    topo = catalog.build("two-circuits-hub-spoke", dict(sc.params))
+    sc.fault(topo).check(topo)
+    for other in ("expressroute", "vpn", "vpn-single"):
+        topo = catalog.build(other, dict(sc.params))
+        try:
+            sc.fault(topo).check(topo)
+        except TestbedError as e:
+            assert "needs" in str(e) and str(e).endswith(").") and "\n" not in str(e), str(e)

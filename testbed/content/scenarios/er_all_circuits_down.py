@@ -13,7 +13,8 @@ NAME = "er-all-circuits-down"
 
 def expect(net: Topology, t: Trial) -> Verdict:
     circuit = net.circuit_named(0, NAME)[0] + "-"
-    return all_of(flows_only_on(t, "before", circuit), flows_only_on(t, "during", fallback(net, len(net.circuits), NAME)),
+    return all_of(flows_only_on(t, "before", circuit),
+                  flows_only_on(t, "during", fallback(net, len(net.circuits), NAME)),
                   flows_only_on(t, "after", circuit), back_to_baseline(t), window(net, t))
 
 

@@ -3,7 +3,9 @@ carrier fails over at once, and every return must not cost traffic either."""
 from testbed.faults import LinkFlap
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial
-from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, outage_below
+from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, outage_below, primary_leg
+
+NAME = "er-link-flap"
 
 
 def expect(net: Topology, t: Trial) -> Verdict:
@@ -11,10 +13,10 @@ def expect(net: Topology, t: Trial) -> Verdict:
 
 
 SCENARIO = Scenario(
-    name="er-link-flap",
+    name=NAME,
     topology="expressroute",
     summary="ER primary flaps 3 times (1 s down, 1 s up): no gap of 100 ms or more",
-    fault=lambda net: LinkFlap("er-primary", cycles=3, period_s=2.0),
+    fault=lambda net: LinkFlap(primary_leg(net, NAME).label, cycles=3, period_s=2.0),
     expect=expect,
     trials=3,
     deadline_s=lambda p: 30.0,

@@ -6,22 +6,24 @@ each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for 
 from testbed.faults import Blackhole
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial
-from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within
+from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within, primary_leg
+
+NAME = "er-primary-blackhole"
 
 
 def expect(net: Topology, t: Trial) -> Verdict:
     p = net.params
     i, m = p["bfd.interval_ms"], p["bfd.multiplier"]
-    return all_of(moved_off(t, "er-primary"),
+    return all_of(moved_off(t, primary_leg(net, NAME).label),
                   outage_within(t, (m - 1) * i, m * i + REACTION_MS,
                                 f"BFD {i} ms x {m} + {REACTION_MS:g} ms reaction"))
 
 
 SCENARIO = Scenario(
-    name="er-primary-blackhole",
+    name=NAME,
     topology="expressroute",
-    summary="ER primary silently drops everything: BFD moves traffic to the secondary",
-    fault=lambda net: Blackhole("er-primary"),
+    summary="the preferred circuit's primary link silently drops everything: BFD moves traffic to the secondary",
+    fault=lambda net: Blackhole(primary_leg(net, NAME).label),
     expect=expect,
     trials=20,
     deadline_s=lambda p: p["bfd.interval_ms"] * p["bfd.multiplier"] / 1000 + 10,

@@ -8,22 +8,24 @@ outbound prefix filter toward the MSEEs; `testbed lint` flags that)."""
 from testbed.faults import PrefixFlood
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial
-from testbed.trials.scenario import Scenario, Verdict, all_of, moved_off, outage_below
+from testbed.trials.scenario import Scenario, Verdict, all_of, moved_off, outage_below, primary_leg
+
+NAME = "prefix-limit-exceeded"
 
 LIMIT_MS = 1000.0  # the drop is immediate, but ce1 and core are busy installing the leak
 
 
 def expect(net: Topology, t: Trial) -> Verdict:
     p = net.params
-    return all_of(moved_off(t, "er-primary"),
+    return all_of(moved_off(t, primary_leg(net, NAME).label),
                   outage_below(t, LIMIT_MS, f"session dropped past {p.prefix_limit()} prefixes"))
 
 
 SCENARIO = Scenario(
-    name="prefix-limit-exceeded",
+    name=NAME,
     topology="expressroute",
     summary="ce1 leaks more than 4,000 prefixes: msee1 drops the session, traffic moves to the secondary",
-    fault=lambda net: PrefixFlood("ce1", count=net.params.prefix_limit() + 100),
+    fault=lambda net: PrefixFlood(primary_leg(net, NAME).a.node, count=net.params.prefix_limit() + 100),
     params={"er.ce_interconnect": False},
     expect=expect,
     trials=3,
