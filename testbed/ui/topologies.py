@@ -36,6 +36,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from testbed.azure import importer
+    out = Path(args.output)
+    notes = importer.run(Path(args.folder), out, Path(args.onprem) if args.onprem else None)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {out}: check it with 'testbed validate {out}', bring it up with 'testbed up {out}'")
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from testbed.azure.lint import lint_files
     configs, premium = list(args.config), args.premium
@@ -89,6 +99,12 @@ def register(sub) -> None:
     sp.set_defaults(func=cmd_lint)
     sp = sub.add_parser("schema", help="the JSON Schema of network files (for editor completion)")
     sp.set_defaults(func=cmd_schema)
+    sp = sub.add_parser("import", help="a network file from what the Azure CLI printed (testbed import azure DIR -o net.yaml)")
+    sp.add_argument("source", choices=["azure"], help="where the description comes from")
+    sp.add_argument("folder", help="the folder holding the az CLI's JSON output (see the README)")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="the network file to write")
+    sp.add_argument("--onprem", metavar="FILE", help="YAML with the on-prem section (onprem:) and edges: {azure name: [routers]}")
+    sp.set_defaults(func=cmd_import)
     sp = sub.add_parser("validate", help="check a network file (schema, address plan, parameters) without starting it")
     sp.add_argument("network", help="a network file (net.yaml) or a name ('testbed list')")
     add_param_opts(sp)
