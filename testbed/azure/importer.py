@@ -158,9 +158,9 @@ class Import:
                                f"'az network {'express-route' if kind == CIRCUIT else kind.split('/')[-1]} show' for it.")
 
     # --- the parts ------------------------------------------------------------------------
-    def vnets(self) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
-        """The VNets, Azure name -> node name, and VM names by VNet node."""
-        out, names, vms = [], {}, {}
+    def vnets(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The VNets (a test VM in the first workload subnet of each), and Azure name -> node name."""
+        out, names = [], {}
         for v in self.of(VNET):
             names[v.name.lower()] = node_name(v.name, self.taken, "vnet")
         vm_index = 1
@@ -179,11 +179,9 @@ class Import:
                     entry["gateway_subnet"] = prefix
                     continue
                 sub = {"name": label(sn.get("name", "subnet")), "prefix": prefix, "vms": []}
-                if not subnets:   # a test VM in the first workload subnet of each VNet
-                    vm = node_name(f"vm{vm_index}", self.taken, "vm")
+                if not subnets:
+                    sub["vms"] = [node_name(f"vm{vm_index}", self.taken, "vm")]
                     vm_index += 1
-                    sub["vms"] = [vm]
-                    vms[entry["name"]] = vm
                 subnets.append(sub)
             if not subnets:
                 raise v.refuse("subnets", "has no subnet besides GatewaySubnet, so there is nowhere for a test VM: "
@@ -197,7 +195,7 @@ class Import:
                                        f"names {last(peering['remotevirtualnetwork'].get('id'))!r}, which no file "
                                        "describes: add 'az network vnet show' for it.")
             out.append(entry)
-        return out, names, vms
+        return out, names
 
     def gateway_vnet(self, gw: Resource, vnets: dict[str, str]) -> str:
         for ipc in gw.get("ipconfigurations", default=[]):
@@ -241,119 +239,128 @@ class Import:
         return out
 
     # --- the whole ------------------------------------------------------------------------
-    def network(self, name: str) -> dict[str, Any]:
-        vnets, vnet_names, vms = self.vnets()
-        asns: set[int] = set()
-        circuits = self.circuits(asns)
-        gateways = self.of(GATEWAY)
-        er_gws = [g for g in gateways if str(g.get("gatewaytype", default="")).lower() == "expressroute"]
-        vpn_gws = [g for g in gateways if str(g.get("gatewaytype", default="")).lower() == "vpn"]
+    def expressroute(self, circuits: list[tuple[Resource, dict[str, Any]]], vnet_names: dict[str, str],
+                     edges: dict[str, list[str]]) -> dict[str, Any] | None:
+        """The ExpressRoute section: each circuit with its edges, each gateway with its connections."""
+        if not circuits:
+            return None
         conns = self.of(CONNECTION)
-        edges = dict((self.onprem or {}).get("edges") or {})
-        net: dict[str, Any] = {"name": label(name), "summary": f"imported from Azure ({len(self.resources)} resources)"}
-
-        er_section = None
-        if circuits:
-            er_conns = [c for c in conns if str(c.get("connectiontype", default="")).lower() == "expressroute"]
-            gw_entries = []
-            for g in er_gws:
-                gname = node_name(g.name, self.taken, "ergw")
-                entry = {"name": gname, "vnet": self.gateway_vnet(g, vnet_names), "connections": []}
-                for c in er_conns:
-                    if last(c.get("virtualnetworkgateway1", "id")).lower() == g.name.lower():
-                        circuit = self.named(CIRCUIT, c.get("peer", "id"), c, "peer")
-                        entry["connections"].append({"circuit": label(circuit.name),
-                                                     "routing_weight": int(c.get("routingweight") or 0)})
-                if entry["connections"]:
-                    gw_entries.append(entry)
+        er_gws = [g for g in self.of(GATEWAY) if str(g.get("gatewaytype", default="")).lower() == "expressroute"]
+        er_conns = [c for c in conns if str(c.get("connectiontype", default="")).lower() == "expressroute"]
+        gw_entries = []
+        for g in er_gws:
+            gname = node_name(g.name, self.taken, "ergw")
+            entry = {"name": gname, "vnet": self.gateway_vnet(g, vnet_names), "connections": []}
             for c in er_conns:
-                self.named(GATEWAY, c.get("virtualnetworkgateway1", "id"), c, "virtualNetworkGateway1")
-            if not gw_entries:
-                raise circuits[0][0].refuse("connections", "no ExpressRoute connection joins it to a gateway of the folder: "
-                                                           "add 'az network vpn-connection list' and the gateway's 'show'.")
-            for k, (c, entry) in enumerate(circuits):
-                ends = edges.get(c.name) or [f"ce{2 * k + 1}", f"ce{2 * k + 2}"]
-                if c.name not in edges:
-                    self.notes.append(f"assumed: circuit {c.name} ends on-prem on {ends[0]} (primary) and {ends[1]} "
-                                      "(secondary), one CE per link")
-                entry["primary"], entry["secondary"] = {"router": ends[0]}, {"router": ends[1]}
-            er_section = {"circuits": [e for _, e in circuits], "gateways": gw_entries}
-            net["expressroute"] = er_section
+                if last(c.get("virtualnetworkgateway1", "id")).lower() == g.name.lower():
+                    circuit = self.named(CIRCUIT, c.get("peer", "id"), c, "peer")
+                    entry["connections"].append({"circuit": label(circuit.name),
+                                                 "routing_weight": int(c.get("routingweight") or 0)})
+            if entry["connections"]:
+                gw_entries.append(entry)
+        for c in er_conns:
+            self.named(GATEWAY, c.get("virtualnetworkgateway1", "id"), c, "virtualNetworkGateway1")
+        if not gw_entries:
+            raise circuits[0][0].refuse("connections", "no ExpressRoute connection joins it to a gateway of the folder: "
+                                                       "add 'az network vpn-connection list' and the gateway's 'show'.")
+        for k, (c, entry) in enumerate(circuits):
+            ends = edges.get(c.name) or [f"ce{2 * k + 1}", f"ce{2 * k + 2}"]
+            if c.name not in edges:
+                self.notes.append(f"assumed: circuit {c.name} ends on-prem on {ends[0]} (primary) and {ends[1]} "
+                                  "(secondary), one CE per link")
+            entry["primary"], entry["secondary"] = {"router": ends[0]}, {"router": ends[1]}
+        return {"circuits": [e for _, e in circuits], "gateways": gw_entries}
 
+    def vpn(self, vnet_names: dict[str, str], edges: dict[str, list[str]],
+            asns: set[int]) -> tuple[dict[str, Any] | None, str | None]:
+        """The VPN section and the on-prem router that is the local gateway."""
+        conns = self.of(CONNECTION)
         vpn_conns = [c for c in conns if str(c.get("connectiontype", default="")).lower() == "ipsec"]
-        vpn_device = None
         if len(vpn_conns) > 1:
             raise vpn_conns[1].refuse("connectionType", "is a second IPsec connection; the testbed emulates one VPN "
                                                         "connection yet: export the one to rehearse.")
-        if vpn_conns:
-            conn = vpn_conns[0]
-            if not conn.get("enablebgp"):
-                raise conn.refuse("enableBgp", "is false (static routing): the testbed emulates route-based VPNs with "
-                                               "BGP; enable BGP on the connection to rehearse it.")
-            if conn.get("usepolicybasedtrafficselectors"):
-                raise conn.refuse("usePolicyBasedTrafficSelectors", "is true (policy-based traffic selectors), which "
-                                                                    "the testbed does not emulate: export a route-based one.")
-            if str(conn.get("connectionmode") or "Default").lower() != "default":
-                raise conn.refuse("connectionMode", f"is {conn.get('connectionmode')}; only Default (either side "
-                                                    "initiates) is emulated yet.")
-            gw = self.named(GATEWAY, conn.get("virtualnetworkgateway1", "id"), conn, "virtualNetworkGateway1")
-            lng = self.named(LOCAL_GATEWAY, conn.get("localnetworkgateway2", "id"), conn, "localNetworkGateway2")
-            instances = 2 if gw.get("activeactive") else 1
-            if instances == 1:
-                self.notes.append(f"gateway {gw.name} is active-standby: emulated as one instance with no standby")
-            custom = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("custombgpipaddresses") or []]
-            default = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("defaultbgpipaddresses") or []]
-            addresses = (custom or default)[:instances]
-            gname = node_name(gw.name, self.taken, "vpngw", width=9)
-            vpn_device = (edges.get(lng.name) or ["vpn1"])[0]
-            if lng.name not in edges:
-                self.notes.append(f"assumed: local gateway {lng.name} ({lng.get('gatewayipaddress')}) is on-prem router {vpn_device}")
-            lng_bgp = lng.get("bgpsettings", "bgppeeringaddress")
-            space = [p for p in lng.get("localnetworkaddressspace", "addressprefixes", default=[])
-                     if not (lng_bgp and p == f"{lng_bgp}/32")]
-            gw_entry: dict[str, Any] = {"name": gname, "vnet": self.gateway_vnet(gw, vnet_names), "instances": instances,
-                                        "asn": int(gw.get("bgpsettings", "asn", default=65515)),
-                                        "bgp_peering": "apipa" if custom else "gatewaysubnet"}
-            if len(addresses) == instances:
-                gw_entry["bgp_addresses"] = addresses
-            conn_entry: dict[str, Any] = {"name": label(conn.name), "gateway": gname, "local_gateway": label(lng.name)}
-            if conn.get("dpdtimeoutseconds"):
-                conn_entry["dpd_timeout_s"] = int(conn.get("dpdtimeoutseconds"))
-            ike, esp = proposals(conn)
-            if ike:
-                conn_entry["ike_proposal"], conn_entry["esp_proposal"] = ike, esp
-            if conn.get("sharedkey"):
-                key_file = f"keys/{label(conn.name)}.psk"
-                self.keys[key_file] = str(conn.get("sharedkey"))
-                conn_entry["shared_key_file"] = key_file
-            else:
-                self.notes.append(f"connection {conn.name}: no shared key in the export ('az network vpn-connection "
-                                  "shared-key show' prints it): a fresh key per run")
-            lng_entry: dict[str, Any] = {"name": label(lng.name), "router": vpn_device, "address_space": space}
-            if lng_bgp:
-                lng_entry["bgp_address"] = lng_bgp
-            if lng.get("bgpsettings", "asn"):
-                lng_entry["asn"] = int(lng.get("bgpsettings", "asn"))
-                asns.add(int(lng.get("bgpsettings", "asn")))
-            net["vpn"] = {"gateways": [gw_entry], "local_gateways": [lng_entry], "connections": [conn_entry]}
+        if not vpn_conns:
+            return None, None
+        conn = vpn_conns[0]
+        if not conn.get("enablebgp"):
+            raise conn.refuse("enableBgp", "is false (static routing): the testbed emulates route-based VPNs with "
+                                           "BGP; enable BGP on the connection to rehearse it.")
+        if conn.get("usepolicybasedtrafficselectors"):
+            raise conn.refuse("usePolicyBasedTrafficSelectors", "is true (policy-based traffic selectors), which "
+                                                                "the testbed does not emulate: export a route-based one.")
+        if str(conn.get("connectionmode") or "Default").lower() != "default":
+            raise conn.refuse("connectionMode", f"is {conn.get('connectionmode')}; only Default (either side "
+                                                "initiates) is emulated yet.")
+        gw = self.named(GATEWAY, conn.get("virtualnetworkgateway1", "id"), conn, "virtualNetworkGateway1")
+        lng = self.named(LOCAL_GATEWAY, conn.get("localnetworkgateway2", "id"), conn, "localNetworkGateway2")
+        instances = 2 if gw.get("activeactive") else 1
+        if instances == 1:
+            self.notes.append(f"gateway {gw.name} is active-standby: emulated as one instance with no standby")
+        custom = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("custombgpipaddresses") or []]
+        default = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("defaultbgpipaddresses") or []]
+        addresses = (custom or default)[:instances]
+        gname = node_name(gw.name, self.taken, "vpngw", width=9)
+        vpn_device = (edges.get(lng.name) or ["vpn1"])[0]
+        if lng.name not in edges:
+            self.notes.append(f"assumed: local gateway {lng.name} ({lng.get('gatewayipaddress')}) is on-prem router {vpn_device}")
+        lng_bgp = lng.get("bgpsettings", "bgppeeringaddress")
+        space = [p for p in lng.get("localnetworkaddressspace", "addressprefixes", default=[])
+                 if not (lng_bgp and p == f"{lng_bgp}/32")]
+        gw_entry: dict[str, Any] = {"name": gname, "vnet": self.gateway_vnet(gw, vnet_names), "instances": instances,
+                                    "asn": int(gw.get("bgpsettings", "asn", default=65515)),
+                                    "bgp_peering": "apipa" if custom else "gatewaysubnet"}
+        if len(addresses) == instances:
+            gw_entry["bgp_addresses"] = addresses
+        conn_entry: dict[str, Any] = {"name": label(conn.name), "gateway": gname, "local_gateway": label(lng.name)}
+        if conn.get("dpdtimeoutseconds"):
+            conn_entry["dpd_timeout_s"] = int(conn.get("dpdtimeoutseconds"))
+        ike, esp = proposals(conn)
+        if ike:
+            conn_entry["ike_proposal"], conn_entry["esp_proposal"] = ike, esp
+        if conn.get("sharedkey"):
+            key_file = f"keys/{label(conn.name)}.psk"
+            self.keys[key_file] = str(conn.get("sharedkey"))
+            conn_entry["shared_key_file"] = key_file
+        else:
+            self.notes.append(f"connection {conn.name}: no shared key in the export ('az network vpn-connection "
+                              "shared-key show' prints it): a fresh key per run")
+        lng_entry: dict[str, Any] = {"name": label(lng.name), "router": vpn_device, "address_space": space}
+        if lng_bgp:
+            lng_entry["bgp_address"] = lng_bgp
+        if lng.get("bgpsettings", "asn"):
+            lng_entry["asn"] = int(lng.get("bgpsettings", "asn"))
+            asns.add(int(lng.get("bgpsettings", "asn")))
+        return {"gateways": [gw_entry], "local_gateways": [lng_entry], "connections": [conn_entry]}, vpn_device
 
+    def network(self, name: str) -> dict[str, Any]:
+        vnets, vnet_names = self.vnets()
+        asns: set[int] = set()
+        edges = dict((self.onprem or {}).get("edges") or {})
+        er = self.expressroute(self.circuits(asns), vnet_names, edges)
+        vpn, vpn_device = self.vpn(vnet_names, edges, asns)
         if len(asns) > 1:
             self.notes.append(f"on-prem ASNs differ between circuits and the local gateway ({sorted(asns)}): "
                               f"the site takes {min(asns)}; give each edge its own asn in the on-prem file")
-        onprem = self.onprem_section(er_section, vpn_device, min(asns) if asns else None)
-        order = ("name", "summary", "onprem", "expressroute", "vpn", "vnets")
-        full = {**net, "onprem": onprem, "vnets": vnets}
-        return {k: full[k] for k in order if k in full}
+        net: dict[str, Any] = {"name": label(name), "summary": f"imported from Azure ({len(self.resources)} resources)",
+                               "onprem": self.onprem_section(er, vpn, vpn_device, min(asns) if asns else None)}
+        net |= {"expressroute": er} if er else {}
+        net |= {"vpn": vpn} if vpn else {}
+        return net | {"vnets": vnets}
 
 
-    def onprem_section(self, er: dict[str, Any] | None, vpn_device: str | None, asn: int | None) -> dict[str, Any]:
+
+    def onprem_section(self, er: dict[str, Any] | None, vpn: dict[str, Any] | None, vpn_device: str | None,
+                       asn: int | None) -> dict[str, Any]:
         if self.onprem and "onprem" in self.onprem:
             return self.onprem["onprem"]
         edges = [e["router"] for c in (er or {}).get("circuits", []) for e in (c["primary"], c["secondary"])]
         edges += [vpn_device] if vpn_device else []
         self.notes.append(f"assumed: one site 'onprem' with router core, host h1 and a link from core to each "
                           f"edge ({', '.join(edges)}); its address space is the parameter onprem.prefix")
-        routers = [{"name": "core"}] + [{"name": e, **({"maximum_paths": 1} if e != vpn_device else {})}
+        bgp = (vpn or {}).get("local_gateways", [{}])[0].get("bgp_address")
+        loopback = [f"{bgp}/32"] if bgp and not bgp.startswith("169.254.") else []
+        routers = [{"name": "core"}] + [{"name": e, **({"maximum_paths": 1} if e != vpn_device else {}),
+                                         **({"loopbacks": loopback} if e == vpn_device and loopback else {})}
                                         for e in dict.fromkeys(edges)]
         return {**({"asn": asn} if asn else {}),
                 "sites": [{"name": "onprem", "routers": routers, "hosts": [{"name": "h1", "router": "core"}]}],
