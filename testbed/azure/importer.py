@@ -195,7 +195,7 @@ class Import:
                                        f"names {last(peering['remotevirtualnetwork'].get('id'))!r}, which no file "
                                        "describes: add 'az network vnet show' for it.")
             out.append(entry)
-        return out, names
+        return sorted(out, key=lambda e: "hub" in e), names   # hubs first: the first VNet is the probes' side
 
     def gateway_vnet(self, gw: Resource, vnets: dict[str, str]) -> str:
         for ipc in gw.get("ipconfigurations", default=[]):
