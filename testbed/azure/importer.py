@@ -263,6 +263,13 @@ class Import:
         if not gw_entries:
             raise circuits[0][0].refuse("connections", "no ExpressRoute connection joins it to a gateway of the folder: "
                                                        "add 'az network vpn-connection list' and the gateway's 'show'.")
+        weights = {x["circuit"]: x["routing_weight"] for g in gw_entries for x in g["connections"]}
+        if len(set(weights.values())) > 1:  # Azure's advice: mirror the preference on-prem
+            best = max(weights.values())
+            for _, entry in circuits:
+                entry["local_pref"] = 200 if weights.get(entry["name"]) == best else 150
+            self.notes.append("assumed: on-prem mirrors the connections' routing weights with local preference "
+                              "(200 for the highest weight, 150 for the others)")
         for k, (c, entry) in enumerate(circuits):
             ends = edges.get(c.name) or [f"ce{2 * k + 1}", f"ce{2 * k + 2}"]
             if c.name not in edges:
@@ -288,6 +295,9 @@ class Import:
         if conn.get("usepolicybasedtrafficselectors"):
             raise conn.refuse("usePolicyBasedTrafficSelectors", "is true (policy-based traffic selectors), which "
                                                                 "the testbed does not emulate: export a route-based one.")
+        if str(conn.get("connectionprotocol") or "IKEv2").lower() != "ikev2":
+            raise conn.refuse("connectionProtocol", f"is {conn.get('connectionprotocol')}; the testbed emulates IKEv2 "
+                                                    "(Azure's default): export an IKEv2 connection.")
         if str(conn.get("connectionmode") or "Default").lower() != "default":
             raise conn.refuse("connectionMode", f"is {conn.get('connectionmode')}; only Default (either side "
                                                 "initiates) is emulated yet.")

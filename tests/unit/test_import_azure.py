@@ -122,6 +122,8 @@ REFUSALS = [
      "field usePolicyBasedTrafficSelectors: is true"),
     ("responder only", lambda d: edit(d, "connections.json", lambda c: c[1].update(connectionMode="ResponderOnly")),
      "field connectionMode: is ResponderOnly"),
+    ("IKEv1", lambda d: edit(d, "connections.json", lambda c: c[1].update(connectionProtocol="IKEv1")),
+     "field connectionProtocol: is IKEv1"),
     ("IPv6 peering", lambda d: edit(d, "circuit.json", lambda c: c["peerings"][0].update(
         ipv6PeeringConfig={"primaryPeerAddressPrefix": "2001:db8::/126"})), "field ipv6PeeringConfig: IPv6 private peering"),
     ("IPv6 VNet", lambda d: edit(d, "vnet.json", lambda v: v["addressSpace"]["addressPrefixes"].append("2001:db8::/48")),
@@ -150,6 +152,20 @@ def test_a_bad_export_is_refused_in_one_sentence_and_nothing_is_written(export, 
     assert says in str(e.value) and "\n" not in str(e.value), str(e.value)
     assert not out.exists() and not (out.parent / "keys").exists()
     assert not list(out.parent.glob(".import-*")) if out.parent.exists() else True
+
+
+def test_the_two_circuit_export_mirrors_the_weights_on_prem(tmp_path):
+    net, notes, _ = imported(EXPORT.parent / "two-circuits", tmp_path)
+    ams, fra = net["expressroute"]["circuits"]
+    assert (ams["peering_location"], ams["local_pref"], fra["peering_location"], fra["local_pref"]) == (
+        "Amsterdam", 200, "Frankfurt", 150)
+    assert [x["routing_weight"] for x in net["expressroute"]["gateways"][0]["connections"]] == [100, 0]
+    gw, lng = net["vpn"]["gateways"][0], net["vpn"]["local_gateways"][0]
+    assert gw["instances"] == 1 and gw["bgp_addresses"] == ["10.10.255.4"] and gw["bgp_peering"] == "gatewaysubnet"
+    assert lng["bgp_address"] == "10.20.254.1" and lng["address_space"] == []   # its own /32 is the BGP peer
+    vpn1 = next(r for r in net["onprem"]["sites"][0]["routers"] if r["name"] == "vpn1")
+    assert vpn1["loopbacks"] == ["10.20.254.1/32"]
+    assert net["vpn"]["connections"][0]["dpd_timeout_s"] == 30
 
 
 def test_an_empty_or_missing_folder(tmp_path):
