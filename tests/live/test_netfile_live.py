@@ -37,3 +37,13 @@ def test_an_edge_config_written_for_a_real_device_runs_unchanged_and_passes_its_
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "3 passed" in res.stdout
+
+
+def test_an_azure_export_imports_and_converges(tmp_path):
+    from testbed.azure import importer
+    out = tmp_path / "h.yaml"
+    importer.run(ROOT / "examples" / "azure-export" / "two-circuits", out)
+    with Network(catalog.build(str(out)), run="itimport") as net:
+        converge.wait_converged(net)
+        assert [t.label for t in net.topo.tunnels] == ["vpngw-to-onprem-tunnel0"]   # active-standby: one instance
+        assert sorted(fib.via(net, "core", "10.10.0.0/16")) == ["core-ce1", "core-ce2"]   # the weight-100 circuit
