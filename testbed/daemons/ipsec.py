@@ -52,17 +52,21 @@ class Tunnels:
     def _specs(self, t: Tunnel, psk: Path, table: int) -> tuple[TunnelSpec, TunnelSpec]:
         p = self.topo.params
         common: dict[str, Any] = dict(
-            psk_file=psk, ike_proposal=p["vpn.ike_proposal"], ike_lifetime_s=p["vpn.ike_lifetime_s"],
-            esp_proposal=p["vpn.esp_proposal"], child_lifetime_s=p["vpn.child_lifetime_s"],
+            psk_file=psk, ike_lifetime_s=p["vpn.ike_lifetime_s"], child_lifetime_s=p["vpn.child_lifetime_s"],
             mtu=p["vpn.mtu"], **_dpd(p))
-        own = {"psk_file": Path(p["onprem.vpn_psk_file"])} if p["onprem.vpn_psk_file"] else {}
-        if p["onprem.vpn_ike_proposal"]:
-            own["ike_proposal"] = p["onprem.vpn_ike_proposal"]
+        # The gateway accepts Azure's default lists, or only the connection's custom policy; the
+        # device proposes its own, else the custom policy, else TunnelSpec's (AES256/SHA256).
+        gateway = {"ike_proposal": p["vpn.ike_proposal"] or p["vpngw.ike_proposals"],
+                   "esp_proposal": p["vpn.esp_proposal"] or p["vpngw.esp_proposals"]}
+        own: dict[str, Any] = {"psk_file": Path(p["onprem.vpn_psk_file"])} if p["onprem.vpn_psk_file"] else {}
+        for key in ("ike_proposal", "esp_proposal"):
+            if p[f"onprem.vpn_{key}"] or p[f"vpn.{key}"]:
+                own[key] = p[f"onprem.vpn_{key}"] or p[f"vpn.{key}"]
         onprem = TunnelSpec(name=t.label, local_addr=t.onprem_outer, remote_addr=t.azure_outer,
                             initiator=True, routing_table=table, ike_port=t.onprem_ports[0],
                             nat_t_port=t.onprem_ports[1], **{**common, **own})
         azure = TunnelSpec(name=t.label, local_addr=t.azure_outer, remote_addr=t.onprem_outer,
-                           initiator=False, routing_table=220, **common)
+                           initiator=False, routing_table=220, **{**common, **gateway})
         return onprem, azure
 
     def _psk(self, t: Tunnel) -> Path:

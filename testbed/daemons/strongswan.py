@@ -193,7 +193,7 @@ _FAILURES = (
     _Failure(
         re.compile(
             # The proposal lines closest before the rejection: no other "received proposals" between.
-            r"received proposals: (\S+)\n.*configured proposals: (\S+)\n"
+            r"received proposals: (.+)\n.*configured proposals: (.+)\n"
             r"(?:(?!.*received proposals: ).*\n)*?"
             r".*(?:received proposals unacceptable|no acceptable proposal found)"
         ),

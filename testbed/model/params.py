@@ -93,16 +93,24 @@ DEFAULTS: dict[str, Param] = {
     # "custom APIPA addresses in 169.254.21.0-169.254.22.255; with APIPA the on-prem side must
     # initiate BGP"; or an address in the GatewaySubnet.
     "vpn.bgp_peering":       Param("apipa", "BGP peer addresses: 'apipa' (169.254.21.x/22.x) or 'gatewaysubnet'"),
-    "vpn.ike_proposal":      Param("aes256-sha256-modp1024", "IKE proposal (Azure default: AES256/SHA256, DH group 2)"),
+    # docs/azure.md#ipsec-and-ike: with no custom policy the gateway accepts AES256/AES128/3DES with
+    # SHA1/SHA256 and DH group 2 for IKE, and GCM-AES256, AES256/AES128/3DES with SHA1/SHA256 for ESP.
+    "vpngw.ike_proposals":   Param("aes256-sha256-modp1024,aes256-sha1-modp1024,aes128-sha256-modp1024,"
+                                   "aes128-sha1-modp1024,3des-sha256-modp1024,3des-sha1-modp1024",
+                                   "IKE proposals the VPN gateway accepts with no custom policy (Azure's defaults)"),
+    "vpngw.esp_proposals":   Param("aes256gcm16,aes256-sha256,aes256-sha1,aes128-sha256,aes128-sha1,3des-sha256,3des-sha1",
+                                   "ESP proposals the VPN gateway accepts with no custom policy (Azure's defaults, no PFS)"),
+    "vpn.ike_proposal":      Param("", "the connection's custom IKE policy, the only one the gateway then accepts (empty: none)"),
     "vpn.ike_lifetime_s":    Param(28800, "IKE SA lifetime (s)"),
-    "vpn.esp_proposal":      Param("aes256-sha256", "Child SA proposal (AES256/SHA256, no PFS)"),
+    "vpn.esp_proposal":      Param("", "the connection's custom IPsec policy, the only one the gateway then accepts (empty: none)"),
     "vpn.child_lifetime_s":  Param(27000, "Child SA lifetime (s)"),
     "vpn.dpd_timeout_s":     Param(45, "dead peer detection timeout (s; Azure default 45, range 9-3600)"),
     "vpn.mtu":               Param(1400, "tunnel MTU"),
     "vpn.mss":               Param(1350, "TCP MSS clamp on the tunnel"),
     "vpn.psk_file":          Param("", "pre-shared key file for both ends (empty: a fresh key per run)"),
     "onprem.vpn_psk_file":   Param("", "on-prem device's own key file, if it differs (to rehearse a mismatch)"),
-    "onprem.vpn_ike_proposal": Param("", "on-prem device's IKE proposal, if it differs from Azure's"),
+    "onprem.vpn_ike_proposal": Param("", "on-prem device's IKE proposal (empty: the custom policy, else AES256/SHA256/DH2)"),
+    "onprem.vpn_esp_proposal": Param("", "on-prem device's ESP proposal (empty: the custom policy, else AES256/SHA256)"),
     "inet.prefix":           Param("198.51.100.0/24", "the 'internet' between on-prem and Azure's public IPs"),
     # --- bring-up ---
     "converge.timeout_s":    Param(60, "how long to wait for convergence before giving up (s)"),

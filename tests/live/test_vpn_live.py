@@ -60,6 +60,9 @@ def test_one_gateway_instance_down_traffic_goes_through_the_other(vpn):
 @pytest.mark.parametrize("overrides, cause", [
     ({"onprem.vpn_psk_file": "WRONG"}, "AUTHENTICATION_FAILED"),
     ({"onprem.vpn_ike_proposal": "aes128-sha1-modp2048"}, "NO_PROPOSAL_CHOSEN"),
+    # a custom policy on the connection: the gateway accepts that one only
+    ({"vpn.ike_proposal": "aes128-sha256-modp1024", "onprem.vpn_ike_proposal": "aes256-sha256-modp1024"},
+     "NO_PROPOSAL_CHOSEN"),
 ])
 def test_bad_tunnel_settings_fail_fast_with_the_cause(overrides, cause, tmp_path):
     if overrides.get("onprem.vpn_psk_file") == "WRONG":
@@ -75,3 +78,13 @@ def test_bad_tunnel_settings_fail_fast_with_the_cause(overrides, cause, tmp_path
     msg = str(e.value)
     print(f"{cause}: error after {took:.1f} s: {msg}")
     assert "vpn-tunnel0" in msg and cause in msg and took < 20
+
+
+@pytest.mark.parametrize("ike, esp", [("aes128-sha1-modp1024", "aes128-sha1"), ("3des-sha1-modp1024", "3des-sha1"),
+                                      ("aes256-sha1-modp1024", "aes256gcm16")])
+def test_the_gateway_accepts_azures_default_proposals(ike, esp):
+    """With no custom policy, a device proposing any of Azure's default combinations gets its tunnel."""
+    sets = {"onprem.vpn_ike_proposal": ike, "onprem.vpn_esp_proposal": esp}
+    with Network(catalog.build("vpn-single", sets), run="itvpnprop") as net:
+        st = net.tunnels.status()
+        assert {r["ike_state"] for r in st} == {"ESTABLISHED"} and {r["child_state"] for r in st} == {"INSTALLED"}, st

@@ -163,8 +163,8 @@ class VpnConnection(Strict):
     local_gateway: Label
     shared_key_file: str | None = Field(None, description="default: a fresh key per run (vpn.psk_file)")
     dpd_timeout_s: int | None = Field(None, ge=9, le=3600, description="default: vpn.dpd_timeout_s (45)")
-    ike_proposal: str | None = Field(None, description="a custom IKE policy (default: vpn.ike_proposal)")
-    esp_proposal: str | None = Field(None, description="a custom IPsec policy (default: vpn.esp_proposal)")
+    ike_proposal: str | None = Field(None, description="a custom IKE policy, the only one the gateway accepts (default: Azure's list)")
+    esp_proposal: str | None = Field(None, description="a custom IPsec policy, the only one the gateway accepts (default: Azure's list)")
 
 
 class Vpn(Strict):
