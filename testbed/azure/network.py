@@ -2,6 +2,8 @@
 (MSEEs, gateways, VNets) as Azure builds it for the circuits, connections and VNets named."""
 from __future__ import annotations
 
+import ipaddress
+
 from testbed.azure import expressroute, onprem, vnet, vpngateway
 from testbed.azure.addressing import RouterIds, pool
 from testbed.model.network import plan
@@ -41,10 +43,11 @@ def build(net: NetworkFile, p: Params, src: Source, origin: str = "") -> Topolog
     for site in net.onprem.sites:
         onprem.add_site(t, p, net, site, ids)
     hubs = [v for v in net.vnets if v.hub is None]
-    if net.vpn and net.vpn.gateways[0].bgp_addresses:  # the gateway's own BGP addresses stay free
-        gw = net.vpn.gateways[0]
-        within = next(v for v in net.vnets if v.name == gw.vnet).gw_subnet(p)
-        pool(t, "vnet.gateway_subnet", within, avoid=tuple(a for a in gw.bgp_addresses if a in within))
+    if net.vpn:  # the gateway's own BGP addresses in its GatewaySubnet stay free
+        within = next(v for v in net.vnets if v.name == net.vpn.gateways[0].vnet).gw_subnet(p)
+        taken = tuple(a for a in map(ipaddress.IPv4Address, vpngateway.gateway_bgp(p, net)) if a in within)
+        if taken:
+            pool(t, "vnet.gateway_subnet", within, avoid=taken)
     for v in hubs:
         vnet.add_vnet(t, p, v, ids)
     onprem.add_links(t, p, net, edges(net))

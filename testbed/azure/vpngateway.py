@@ -26,14 +26,31 @@ def validate(p: Params) -> None:
     network(p, "inet.prefix")
 
 
-def bgp_addresses(p: Params, mode: str, gateway_subnet: ipaddress.IPv4Network, i: int) -> tuple[str, str]:
-    """(Azure's, on-prem's) default BGP address for tunnel ``i``."""
-    if mode == "apipa":
-        net = ipaddress.IPv4Network(APIPA[i])
-        return str(net.network_address + 1), str(net.network_address + 2)
-    # An address in the GatewaySubnet per instance; on-prem's from its own link pool.
-    onprem = ipaddress.IPv4Network(p["onprem.links"])
-    return str(gateway_subnet.broadcast_address - 1 - i), str(onprem.broadcast_address - 1 - i)
+def gateway_bgp(p: Params, net: NetworkFile) -> list[str]:
+    """Each instance's BGP address: the file's, else APIPA 169.254.21.1 / 169.254.22.1, else
+    (``gatewaysubnet``) the GatewaySubnet's .4 and .5, the first addresses Azure does not reserve
+    (docs/azure.md#site-to-site-vpn-gateway)."""
+    assert net.vpn is not None
+    gw = net.vpn.gateways[0]
+    if gw.bgp_addresses:
+        return [str(a) for a in gw.bgp_addresses]
+    n = gw.instances or p["vpngw.instances"]
+    if (gw.bgp_peering or p["vpn.bgp_peering"]) == "apipa":
+        return [str(ipaddress.IPv4Network(APIPA[i]).network_address + 1) for i in range(n)]
+    subnet = next(v for v in net.vnets if v.name == gw.vnet).gw_subnet(p)
+    return [str(subnet.network_address + 4 + i) for i in range(n)]
+
+
+def device_bgp(p: Params, net: NetworkFile, router_id: str, i: int) -> str:
+    """The on-prem device's BGP address on tunnel ``i``: the local gateway's, else APIPA .2 of
+    the instance's /30, else (``gatewaysubnet``) its router id, which it also gets on a loopback."""
+    assert net.vpn is not None
+    gw, lng = net.vpn.gateways[0], net.vpn.local_gateways[0]
+    if lng.bgp_address:
+        return str(lng.bgp_address)
+    if (gw.bgp_peering or p["vpn.bgp_peering"]) == "apipa":
+        return str(ipaddress.IPv4Network(APIPA[i]).network_address + 2)
+    return router_id
 
 
 def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
@@ -54,9 +71,9 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
         t.router(name, asn=gw.asn or p["vpngw.asn"], role="azure", router_id=ids.take(f"10.255.1.{10 + i}", "10.255.1.0/24"))
         pub = t.link("inet", name, subnet(t, "inet.prefix", f"inet-{name}"), label=f"inet-{name}")
         t.routers[name].statics.append(("0.0.0.0/0", str(pub.a.addr.ip)))
-        azure_bgp, onprem_bgp = bgp_addresses(p, mode, vnet.gw_subnet(p), i)
-        azure_bgp = str(gw.bgp_addresses[i]) if gw.bgp_addresses else azure_bgp
-        onprem_bgp = str(lng.bgp_address) if lng.bgp_address else onprem_bgp
+        azure_bgp, onprem_bgp = gateway_bgp(p, net)[i], device_bgp(p, net, device.router_id, i)
+        if onprem_bgp == device.router_id and f"{onprem_bgp}/32" not in device.loopbacks:
+            device.loopbacks.append(f"{onprem_bgp}/32")
         tunnel = Tunnel(label=f"{conn.name}-tunnel{i}", onprem=device.name, azure=name,
                         onprem_outer=str(uplink.b.addr.ip), azure_outer=str(pub.b.addr.ip),
                         onprem_inner=onprem_bgp, azure_inner=azure_bgp,

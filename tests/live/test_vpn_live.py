@@ -7,7 +7,7 @@ from test_hybrid_live import nexthops, wait_until
 from testbed.errors import TestbedError
 from testbed.faults import LinkDown
 from testbed.model import catalog
-from testbed.observe import converge
+from testbed.observe import converge, peers
 from testbed.runtime.net import Network
 
 pytestmark = pytest.mark.integration
@@ -88,3 +88,14 @@ def test_the_gateway_accepts_azures_default_proposals(ike, esp):
     with Network(catalog.build("vpn-single", sets), run="itvpnprop") as net:
         st = net.tunnels.status()
         assert {r["ike_state"] for r in st} == {"ESTABLISHED"} and {r["child_state"] for r in st} == {"INSTALLED"}, st
+
+
+def test_gatewaysubnet_peering_uses_the_gateways_4_and_5_and_the_devices_loopback():
+    """BGP to the GatewaySubnet's .4 and .5 (Azure's first usable addresses) from the device's
+    router id on a loopback, multihop through both tunnels."""
+    with Network(catalog.build("vpn", {"vpn.bgp_peering": "gatewaysubnet"}), run="itvpngws") as net:
+        converge.wait_converged(net)
+        sessions = peers.bgp(net, "vpn1")
+        assert {"10.10.255.4", "10.10.255.5"} <= set(sessions)
+        assert all(sessions[a]["state"] == "Established" for a in ("10.10.255.4", "10.10.255.5")), sessions
+        assert net.ping("h1", net.topo.address("vm1"), count=2)
