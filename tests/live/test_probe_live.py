@@ -33,10 +33,6 @@ from testbed.observe import converge
 from testbed.runtime import state
 from testbed.system.procs import stop_process
 
-# Single-shot accuracy bound in these tests: the 2 ms acceptance belongs to `testbed calibrate`
-# (many repetitions); one sample on this VM can meet a scheduling hiccup of a few ms.
-SLACK_MS = 5.0
-
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, nftables)"),
@@ -237,14 +233,21 @@ def test_probe_sigterm_wrap_and_stagger(tmp_path):
     assert_host_clean(procs)
     res = analyze_files(str(tmp_path / f"{a}.bin"), str(tmp_path / f"{b}.bin"), (a, b))
     injected_ms = w["window_ns"] / 1e6
+    # each method held to its error bounds (the fault's bracket, the packet interval, the
+    # sender's worst lateness), as in test_probe_measures_injected_outage: a fixed slack failed
+    # once in CI when the restore's commit took 5.6 ms
+    late_ms = {n: load_probe(str(tmp_path / f"{n}.bin"))[1]["lateness_us"]["max_us"] / 1000 for n in (a, b)}
     for name, d in res.directions.items():
         assert [f.flow for f in d.flows] == [0, 1, 2]
         assert d.flow_offset_ns == 333_333
+        bounds = error_bounds_ms(d.interval_ns / 1e6, w, late_ms[name.split("->")[0]])
         for f in d.flows:
             assert len(f.gaps) == 1 and f.gaps[0].kind == "interior", (name, f.to_dict())
             assert f.expected > 1500 and f.reordered == 0 and f.duplicates == 0
-            assert abs(f.gaps[0].loss_ms - injected_ms) <= SLACK_MS
-        assert abs(d.blackout_ms - injected_ms) <= SLACK_MS
+            lo, hi = bounds["loss"]
+            assert lo <= f.gaps[0].loss_ms - injected_ms <= hi, (name, f.gaps[0].to_dict(), injected_ms, bounds)
+        lo, hi = bounds["timestamp"]
+        assert lo <= d.blackout_ms - injected_ms <= hi, (name, d.blackout_ms, injected_ms, bounds)
     for n in (a, b):
         r, m = load_probe(str(tmp_path / f"{n}.bin"))
         assert m["status"] == "done" and r.seq_bits == 8 and max(r.seq) <= 255
