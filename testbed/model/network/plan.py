@@ -21,6 +21,12 @@ def onprem_routers(net: NetworkFile) -> dict[str, Loc]:
             for i, s in enumerate(net.onprem.sites) for j, r in enumerate(s.routers)}
 
 
+def gateway_vnets(net: NetworkFile) -> set[str]:
+    """The VNets that hold a gateway (ExpressRoute or VPN): the hubs."""
+    er = {g.vnet for g in (net.expressroute.gateways if net.expressroute else [])}
+    return er | ({net.vpn.gateways[0].vnet} if net.vpn else set())
+
+
 def files(net: NetworkFile) -> Iterator[tuple[Loc, str]]:
     """Every file the network names (configs, keys), where it names it."""
     for i, s in enumerate(net.onprem.sites):
@@ -123,7 +129,7 @@ def _references(net: NetworkFile) -> Iterator[Problem]:
         if conn.local_gateway != lng.name:
             yield ("vpn", "connections", 0, "local_gateway"), (
                 f"names local gateway {conn.local_gateway!r}: the local network gateway is {lng.name!r}.")
-    with_gateway = {g.vnet for g in (er.gateways if er else [])} | ({net.vpn.gateways[0].vnet} if net.vpn else set())
+    with_gateway = gateway_vnets(net)
     for i, v in enumerate(net.vnets):
         if v.hub is None:
             continue
@@ -241,8 +247,7 @@ def _spaces(net: NetworkFile, p: Params) -> Iterator[Problem]:
                 yield ("params", key), (f"the pool {key} {rng} overlaps {n} of {name}: set {key} to a range of "
                                         "its own under params.")
                 return
-    gateways = {g.vnet for g in (net.expressroute.gateways if net.expressroute else [])}
-    gateways |= {net.vpn.gateways[0].vnet} if net.vpn else set()
+    gateways = gateway_vnets(net)
     for i, v in enumerate(net.vnets):
         if v.name in gateways and not any(v.gw_subnet(p).subnet_of(n) for n in v.space(p)):
             yield ("vnets", i, "gateway_subnet" if v.gateway_subnet else "address_space"), (
