@@ -304,8 +304,6 @@ class Import:
         gw = self.named(GATEWAY, conn.get("virtualnetworkgateway1", "id"), conn, "virtualNetworkGateway1")
         lng = self.named(LOCAL_GATEWAY, conn.get("localnetworkgateway2", "id"), conn, "localNetworkGateway2")
         instances = 2 if gw.get("activeactive") else 1
-        if instances == 1:
-            self.notes.append(f"gateway {gw.name} is active-standby: emulated as one instance with no standby")
         custom = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("custombgpipaddresses") or []]
         default = [a for p in gw.get("bgpsettings", "bgppeeringaddresses", default=[]) for a in p.get("defaultbgpipaddresses") or []]
         addresses = (custom or default)[:instances]

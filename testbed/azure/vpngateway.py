@@ -7,6 +7,7 @@ import ipaddress
 
 from testbed.azure.addressing import RouterIds, subnet
 from testbed.azure.prefix_limit import PrefixLimitRetry
+from testbed.azure.standby import add_standby
 from testbed.errors import TestbedError
 from testbed.model.network.schema import NetworkFile
 from testbed.model.params import Params, network
@@ -22,8 +23,29 @@ def validate(p: Params) -> None:
     if not 9 <= p["vpn.dpd_timeout_s"] <= 3600:
         raise TestbedError("vpn.dpd_timeout_s must be within Azure's 9-3600 s: fix the value.")
     if p["vpngw.instances"] not in (1, 2):
-        raise TestbedError("vpngw.instances must be 1 or 2 (active-active): fix the value.")
+        raise TestbedError("vpngw.instances must be 1 (active-standby) or 2 (active-active): fix the value.")
+    for key in ("vpngw.takeover_planned_s", "vpngw.takeover_unplanned_s"):
+        if not 0 <= p[key] <= 600:
+            raise TestbedError(f"{key} is {p[key]:g}: give 0-600 s (Azure: 10-15 s planned, 1-3 min unplanned).")
     network(p, "inet.prefix")
+
+
+def peering(p: Params, net: NetworkFile) -> str:
+    """How the gateway peers: ``apipa`` or ``gatewaysubnet`` (the file's, else the parameter)."""
+    assert net.vpn is not None
+    return net.vpn.gateways[0].bgp_peering or p["vpn.bgp_peering"]
+
+
+def instances(p: Params, net: NetworkFile) -> int:
+    """The gateway's active instances: 2 (active-active) or 1 (active-standby)."""
+    assert net.vpn is not None
+    return net.vpn.gateways[0].instances or p["vpngw.instances"]
+
+
+def has_standby(p: Params, net: NetworkFile) -> bool:
+    assert net.vpn is not None
+    standby = net.vpn.gateways[0].standby
+    return instances(p, net) == 1 and (p["vpngw.standby"] if standby is None else standby)
 
 
 def gateway_bgp(p: Params, net: NetworkFile) -> list[str]:
@@ -34,8 +56,8 @@ def gateway_bgp(p: Params, net: NetworkFile) -> list[str]:
     gw = net.vpn.gateways[0]
     if gw.bgp_addresses:
         return [str(a) for a in gw.bgp_addresses]
-    n = gw.instances or p["vpngw.instances"]
-    if (gw.bgp_peering or p["vpn.bgp_peering"]) == "apipa":
+    n = instances(p, net)
+    if peering(p, net) == "apipa":
         return [str(ipaddress.IPv4Network(APIPA[i]).network_address + 1) for i in range(n)]
     subnet = next(v for v in net.vnets if v.name == gw.vnet).gw_subnet(p)
     return [str(subnet.network_address + 4 + i) for i in range(n)]
@@ -45,10 +67,10 @@ def device_bgp(p: Params, net: NetworkFile, router_id: str, i: int) -> str:
     """The on-prem device's BGP address on tunnel ``i``: the local gateway's, else APIPA .2 of
     the instance's /30, else (``gatewaysubnet``) its router id, which it also gets on a loopback."""
     assert net.vpn is not None
-    gw, lng = net.vpn.gateways[0], net.vpn.local_gateways[0]
+    lng = net.vpn.local_gateways[0]
     if lng.bgp_address:
         return str(lng.bgp_address)
-    if (gw.bgp_peering or p["vpn.bgp_peering"]) == "apipa":
+    if peering(p, net) == "apipa":
         return str(ipaddress.IPv4Network(APIPA[i]).network_address + 2)
     return router_id
 
@@ -59,15 +81,15 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
     assert net.vpn is not None
     gw, lng, conn = net.vpn.gateways[0], net.vpn.local_gateways[0], net.vpn.connections[0]
     vnet = next(v for v in net.vnets if v.name == gw.vnet)
-    mode = gw.bgp_peering or p["vpn.bgp_peering"]
+    mode = peering(p, net)
     device = t.routers[lng.router]
     device.route_maps.append(RouteMap("VPN-IN", [f"set local-preference {p['onprem.vpn_local_pref']}"]))
     t.router("inet", asn=64496, role="internet", router_id=ids.take("10.255.3.1", "10.255.3.0/24"), daemons=("zebra",))
     uplink = t.link("inet", device.name, subnet(t, "inet.prefix", f"inet-{device.name}"), label=f"inet-{device.name}")
     # The outer default route is FRR's static: it comes back after a link flap.
     device.statics.append(("0.0.0.0/0", str(uplink.a.addr.ip)))
-    instances = [f"{gw.name}{i}" for i in range(gw.instances or p["vpngw.instances"])]
-    for i, name in enumerate(instances):
+    names = [f"{gw.name}{i}" for i in range(instances(p, net))]
+    for i, name in enumerate(names):
         t.router(name, asn=gw.asn or p["vpngw.asn"], role="azure", router_id=ids.take(f"10.255.1.{10 + i}", "10.255.1.0/24"))
         pub = t.link("inet", name, subnet(t, "inet.prefix", f"inet-{name}"), label=f"inet-{name}")
         t.routers[name].statics.append(("0.0.0.0/0", str(pub.a.addr.ip)))
@@ -101,7 +123,10 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
         v = t.link(name, vnet.name, subnet(t, "vnet.gateway_subnet", label, vnet.gw_subnet(p)), label=label,
                    a_host=2, b_host=1)
         t.ebgp(v, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.vpn_weight"]})
-    t.behaviours.append(PrefixLimitRetry(tuple(instances), p["msee.prefix_limit_retry_s"]))
+    if has_standby(p, net):
+        add_standby(t, names[0], f"{gw.name}1", t.tunnels[-1])
+        names.append(f"{gw.name}1")
+    t.behaviours.append(PrefixLimitRetry(tuple(names), p["msee.prefix_limit_retry_s"]))
 
 
 def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:

@@ -48,6 +48,7 @@ class Tunnels:
         self.topo = topo
         self.workdir = workdir
         self.ends: dict[str, tuple[Charon, Charon]] = {}   # label -> (on-prem, azure)
+        self.standby: dict[str, Charon] = {}                # label -> the standby instance's
 
     def _specs(self, t: Tunnel, psk: Path, table: int) -> tuple[TunnelSpec, TunnelSpec]:
         p = self.topo.params
@@ -93,6 +94,15 @@ class Tunnels:
                 charon.assign_inner(f"{inner}/32")
             az.load()
             on.load()
+            if t.standby:  # a responder too, whose links are down until it takes over
+                sb = Charon(nodes[t.standby], spec_az, self.workdir / t.standby)
+                self.standby[t.label] = sb
+                sb.start()
+                if sb.tun != t.azure_tun:
+                    raise TestbedError(f"tunnel {t.label}: charon on {t.standby} created {sb.tun}, expected "
+                                       f"{t.azure_tun}: another TUN device exists in the node; run 'testbed clean'.")
+                sb.assign_inner(f"{t.azure_inner}/32")
+                sb.load()
         for label, (on, az) in self.ends.items():
             try:
                 on.wait_established(timeout)
@@ -104,21 +114,22 @@ class Tunnels:
     def _clamp_mss(self, nodes: dict[str, Any]) -> None:
         """Azure: clamp TCP MSS to 1,350 on the tunnel (an nftables rule inside the VPN nodes)."""
         mss = self.topo.params["vpn.mss"]
-        for node in {n for t in self.topo.tunnels for n in (t.onprem, t.azure)}:
+        for node in {n for t in self.topo.tunnels for n in (t.onprem, t.azure, t.standby) if n}:
             rules = (f"table inet {MSS_TABLE} {{ chain fwd {{ type filter hook forward priority mangle; "
                      f"oifname \"ipsec*\" tcp flags syn tcp option maxseg size set {mss}; }} }}")
             nodes[node].cmd(f"nft '{rules}'")
 
     def stop(self) -> None:
-        for on, az in self.ends.values():
-            on.stop()
-            az.stop()
+        for charon in [c for pair in self.ends.values() for c in pair] + list(self.standby.values()):
+            charon.stop()
         self.ends.clear()
+        self.standby.clear()
 
     def status(self) -> list[dict[str, Any]]:
         rows = []
         for t in self.topo.tunnels:
-            for side, node in (("on-prem", t.onprem), ("azure", t.azure)):
+            sides = [("on-prem", t.onprem), ("azure", t.azure)] + ([("standby", t.standby)] if t.standby else [])
+            for side, node in sides:
                 c = self.charon(t, side)
                 try:
                     st = c.status()
@@ -129,11 +140,19 @@ class Tunnels:
 
     def charon(self, t: Tunnel, side: str) -> Charon:
         """The running charon of one tunnel end (started here, or attached from the state)."""
-        if t.label in self.ends:
-            return self.ends[t.label][0 if side == "on-prem" else 1]
-        node = t.onprem if side == "on-prem" else t.azure
+        on, az = self.ends.get(t.label, (None, None))
+        started = {"on-prem": on, "azure": az, "standby": self.standby.get(t.label)}[side]
+        if started is not None:
+            return started
+        node = {"on-prem": t.onprem, "azure": t.azure, "standby": t.standby}[side]
+        assert node is not None, f"tunnel {t.label} has no {side} end"
         spec = self._specs(t, self._psk(t), 0)[0 if side == "on-prem" else 1]
         return Charon(_NodeName(node), spec, self.workdir / node).attach()
+
+    def served_by(self, node: str) -> list[Charon]:
+        """The charons of a gateway instance (active or standby), one per tunnel it serves."""
+        return [self.charon(t, side) for t in self.topo.tunnels
+                for side, n in (("azure", t.azure), ("standby", t.standby)) if n == node]
 
 
 class _NodeName:

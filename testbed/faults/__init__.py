@@ -23,6 +23,7 @@ from testbed.faults.daemon import DaemonKill
 from testbed.faults.delay import Delay
 from testbed.faults.drop import Blackhole, RandomLoss
 from testbed.faults.link import LinkDown, LinkFlap
+from testbed.faults.takeover import Takeover
 
 __all__ = ["AsPathPrepend", "Blackhole", "DaemonKill", "Delay", "Fault", "LinkDown", "LinkFlap",
-           "MoreSpecific", "PrefixFlood", "RandomLoss", "SessionReset", "SessionShutdown", "Together"]
+           "MoreSpecific", "PrefixFlood", "RandomLoss", "SessionReset", "SessionShutdown", "Takeover", "Together"]

@@ -89,7 +89,13 @@ DEFAULTS: dict[str, Param] = {
     "vpngw.keepalive_s":     Param(60, "VPN gateway BGP keepalive (s)"),
     "vpngw.hold_s":          Param(180, "VPN gateway BGP hold time (s)"),
     "vpngw.prefix_limit":    Param(4000, "prefixes the VPN gateway accepts before dropping the session"),
-    "vpngw.instances":       Param(2, "gateway instances, each with its own tunnel (2 = active-active)"),
+    "vpngw.instances":       Param(2, "active gateway instances, each with its own tunnel (2 = active-active, 1 = active-standby)"),
+    # docs/azure.md#active-standby: with one active instance Azure keeps a second as standby; it
+    # takes over the public and BGP addresses in 10-15 s for planned maintenance, 1-3 min worst
+    # case for an unplanned failure.
+    "vpngw.standby":         Param(True, "with vpngw.instances=1, a standby instance that takes over (false: none, not an Azure configuration)"),
+    "vpngw.takeover_planned_s": Param(10.0, "seconds until the standby serves after planned maintenance starts (Azure: 10-15 s restored)"),
+    "vpngw.takeover_unplanned_s": Param(60.0, "seconds until the standby serves after the active instance fails (Azure: 1-3 min worst case)"),
     # "custom APIPA addresses in 169.254.21.0-169.254.22.255; with APIPA the on-prem side must
     # initiate BGP"; or an address in the GatewaySubnet.
     "vpn.bgp_peering":       Param("apipa", "BGP peer addresses: 'apipa' (169.254.21.x/22.x) or 'gatewaysubnet'"),

@@ -32,6 +32,8 @@ class Link:
     a: Interface
     b: Interface
     label: str
+    #: a standby instance's link: both ends stay down until the standby takes over
+    standby: bool = False
 
     def end(self, node: str) -> Interface:
         return self.a if self.a.node == node else self.b
@@ -96,6 +98,8 @@ class Router:
     maximum_paths: int = 1
     daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd", "bfdd")
     loopbacks: list[str] = field(default_factory=list)          # addresses on lo, with prefix length
+    #: the active instance whose addresses and sessions this standby instance takes over
+    standby_for: str | None = None
 
     def bfd_profiles(self) -> list[BfdProfile]:
         seen: dict[str, BfdProfile] = {}
@@ -131,6 +135,8 @@ class Tunnel:
     onprem_tun: str            # ipsecN: kernel-libipsec names TUN devices in creation order
     azure_tun: str
     onprem_ports: tuple[int, int] = (500, 4500)   # a second charon in one node needs its own
+    #: the gateway's standby instance, which serves this tunnel once it has taken over
+    standby: str | None = None
 
 
 @dataclass
@@ -224,14 +230,15 @@ class Topology:
     def link(self, a: str, b: str, subnet: ipaddress.IPv4Network | str, label: str,
              a_host: int = 1, b_host: int = 2, mtu: int | None = None,
              names: tuple[str | None, str | None] = (None, None),
-             addrs: tuple[ipaddress.IPv4Interface | None, ipaddress.IPv4Interface | None] = (None, None)) -> Link:
+             addrs: tuple[ipaddress.IPv4Interface | None, ipaddress.IPv4Interface | None] = (None, None),
+             standby: bool = False) -> Link:
         """Join ``a`` and ``b``; ``a`` takes the subnet's ``a_host``-th address, ``b`` the
         ``b_host``-th, unless ``addrs`` gives them; ``names`` overrides the interface names."""
         net = ipaddress.IPv4Network(subnet)
         ia = addrs[0] or ipaddress.IPv4Interface(f"{net.network_address + a_host}/{net.prefixlen}")
         ib = addrs[1] or ipaddress.IPv4Interface(f"{net.network_address + b_host}/{net.prefixlen}")
         link = Link(Interface(a, names[0] or self._ifname(a), ia, mtu),
-                    Interface(b, names[1] or self._ifname(b), ib, mtu), label)
+                    Interface(b, names[1] or self._ifname(b), ib, mtu), label, standby)
         self.links.append(link)
         return link
 
@@ -262,6 +269,9 @@ class Topology:
             for end in (link.a, link.b):
                 if end.node == node:
                     yield end
+
+    def links_of(self, node: str) -> list[Link]:
+        return [link for link in self.links if node in (link.a.node, link.b.node)]
 
     def link_by_label(self, label: str) -> Link:
         for link in self.links:
@@ -315,6 +325,8 @@ class Topology:
         for t in self.tunnels:
             out[(t.onprem, t.onprem_tun)] = (t.label, t.azure)
             out[(t.azure, t.azure_tun)] = (t.label, t.onprem)
+            if t.standby:
+                out[(t.standby, t.azure_tun)] = (t.label, t.onprem)
         return out
 
     def hop_labels(self) -> dict[tuple[str, str], str]:

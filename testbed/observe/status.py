@@ -19,7 +19,7 @@ def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
             p = bgp.get(n.addr, {})
             b = bfd.get(n.addr)
             rows.append({
-                "router": name, "session": n.label, "peer": n.peer, "address": n.addr,
+                "router": name, "standby_for": r.standby_for, "session": n.label, "peer": n.peer, "address": n.addr,
                 "remote_as": n.remote_as, "state": p.get("state", "missing"),
                 "uptime_s": round(p.get("peerUptimeMsec", 0) / 1000, 1),
                 "prefixes_received": p.get("pfxRcd", 0), "prefixes_sent": p.get("pfxSnt", 0),

@@ -38,6 +38,7 @@ EVENT_STYLES = (
     (("fault", "restore"), ("green", "-", "restore")),
     (("fault", "flap-down"), ("red", "--", "flap down")),
     (("fault", "flap-up"), ("green", "--", "flap up")),
+    (("fault", ""), ("darkorange", "--", "fault step")),       # a standby's takeover, a rekey
     (("bfd", ""), ("purple", ":", "BFD")),
     (("bgp", ""), ("saddlebrown", ":", "BGP")),
     (("fib", ""), ("dimgray", ":", "FIB")),

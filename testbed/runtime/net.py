@@ -211,12 +211,14 @@ class Network:
         router = self.topo.routers.get(name)
         cmds += [f"ip addr add {addr} dev lo" for addr in (router.loopbacks if router else [])]
         cmds += [f"sysctl -qw {k}={v}" for k, v in NODE_SYSCTLS.items()]
+        down = {id(end) for link in self.topo.links if link.standby for end in (link.a, link.b)}
         for intf in self.topo.interfaces(name):
             if intf.addr is not None:
                 cmds.append(f"ip addr add {intf.addr} dev {intf.name}")
             if intf.mtu:
                 cmds.append(f"ip link set {intf.name} mtu {intf.mtu}")
-            cmds.append(f"ip link set {intf.name} up")
+            # Mininet brings a registered interface up; a standby instance's wait for its takeover
+            cmds.append(f"ip link set {intf.name} {'down' if id(intf) in down else 'up'}")
         host = self.topo.hosts.get(name)
         if host and host.gateway:
             cmds.append(f"ip route add default via {host.gateway}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from testbed.errors import TestbedError
-from testbed.faults import Fault
+from testbed.faults import Fault, Takeover
 from testbed.model import content
 from testbed.model.params import Params
 from testbed.model.topo import Link, Topology, Tunnel
@@ -126,6 +126,41 @@ def vpn_tunnel(net: Topology, index: int, needs: str) -> Tunnel:
         raise TestbedError(f"{needs} needs {index + 1} VPN tunnel(s) but {net.name} has {len(net.tunnels)}: "
                            "run it on a network with an active-active VPN gateway (networks/vpn.yaml).")
     return net.tunnels[index]
+
+
+def standby_tunnel(net: Topology, needs: str) -> Tunnel:
+    """The tunnel of an active-standby gateway, or one sentence saying ``needs`` needs one."""
+    tunnel = next((t for t in net.tunnels if t.standby), None)
+    if tunnel is None:
+        raise TestbedError(f"{needs} needs an active-standby VPN gateway but {net.name} has none: run it on "
+                           "networks/vpn-active-standby.yaml (or a network whose gateway has instances: 1).")
+    return tunnel
+
+
+# After a takeover the new instance knows no on-prem route until the device's BGP session is
+# up again: a device whose session survived the takeover (its hold time had not run out) finds
+# it stale only at its next keepalive, which the new instance answers with a reset; then FRR
+# reconnects (ConnectRetry 1 s) and sends its first update after the 1 s coalesce time.
+RECONNECT_MS = 3000.0
+
+
+def takeover(net: Topology, needs: str, delay_key: str, why: str) -> Takeover:
+    """The active instance of the gateway goes and its standby takes over after ``delay_key``;
+    held a keepalive and a reconnect more, so the device's stale session resets inside the trial."""
+    fault = Takeover.of(net, standby_tunnel(net, needs).azure, net.params[delay_key], why)
+    fault.settle, fault.hold_s = "hold", net.params["vpngw.keepalive_s"] + RECONNECT_MS / 1000 + 2.0
+    return fault
+
+
+def taken_over(net: Topology, t: "Trial", needs: str, delay_key: str) -> Verdict:
+    """The outage lasts the takeover delay, and at most a keepalive and a reconnect more, in
+    both directions; the traffic stays on the same tunnel (same addresses, another instance)."""
+    p, tunnel = net.params, standby_tunnel(net, needs).label
+    delay_ms, keepalive_ms = p[delay_key] * 1000, p["vpngw.keepalive_s"] * 1000
+    return all_of(outage_within(t, delay_ms, delay_ms + keepalive_ms + RECONNECT_MS,
+                                f"takeover {delay_ms / 1000:g} s, then up to a keepalive ({keepalive_ms / 1000:g} s) "
+                                f"until the device's BGP session resets, and {RECONNECT_MS / 1000:g} s to reconnect"),
+                  flows_only_on(t, "during", tunnel), flows_only_on(t, "after", tunnel))
 
 
 def probe_directions(net: Topology) -> tuple[str, str]:

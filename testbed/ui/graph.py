@@ -94,6 +94,8 @@ def live_states(net: "Network") -> dict[str, str]:
     from testbed.observe.status import bgp_sessions
     out: dict[str, str] = {}
     for row in bgp_sessions(net):
+        if row["standby_for"]:   # a standby instance's session is its active twin's, once it takes over
+            continue
         if out.get(row["session"], "Established") == "Established":
             out[row["session"]] = row["state"]
     return out

@@ -18,9 +18,10 @@ def print_status(st: dict) -> None:
     for col in ("router", "session", "peer", "address", "AS", "state", "up (s)", "rcvd", "sent", "BFD"):
         t.add_column(col)
     for b in st["bgp"]:
-        colour = "green" if b["state"] == "Established" else "red"
+        colour = "green" if b["state"] == "Established" else "yellow" if b.get("standby_for") else "red"
+        state = f"{b['state']} (standby for {b['standby_for']})" if b.get("standby_for") else b["state"]
         t.add_row(b["router"], b["session"], b["peer"], b["address"], str(b["remote_as"]),
-                  f"[{colour}]{b['state']}[/]", str(b["uptime_s"]), str(b["prefixes_received"]),
+                  f"[{colour}]{state}[/]", str(b["uptime_s"]), str(b["prefixes_received"]),
                   str(b["prefixes_sent"]), b["bfd"])
     con.print(t)
     p = Table(title="Paths in use (kernel FIB)", box=box.SIMPLE_HEAD)

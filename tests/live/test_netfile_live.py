@@ -45,5 +45,8 @@ def test_an_azure_export_imports_and_converges(tmp_path):
     importer.run(ROOT / "examples" / "azure-export" / "two-circuits", out)
     with Network(catalog.build(str(out)), run="itimport") as net:
         converge.wait_converged(net)
-        assert [t.label for t in net.topo.tunnels] == ["vpngw-to-onprem-tunnel0"]   # active-standby: one instance
+        # active-standby: one tunnel, to vpngw0; vpngw1 waits with its links down and its charon loaded
+        assert [(t.label, t.azure, t.standby) for t in net.topo.tunnels] == [("vpngw-to-onprem-tunnel0", "vpngw0", "vpngw1")]
+        assert "state DOWN" in net.cmd("vpngw1", "ip -o link show vpngw1-eth0")
+        assert [r["side"] for r in net.tunnels.status() if r["node"] == "vpngw1"] == ["standby"]
         assert sorted(fib.via(net, "core", "10.10.0.0/16")) == ["core-ce1", "core-ce2"]   # the weight-100 circuit

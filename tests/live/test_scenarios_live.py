@@ -10,7 +10,10 @@ pytestmark = pytest.mark.integration
 # tests/test_runner.py runs these two in more detail (files, flows, failback), 3 trials too
 IN_DETAIL = {"er-primary-link-down", "er-primary-blackhole"}
 # the lowest timers FRR accepts where the scenario waits out a hold time: its expectation scales
-SUITE_SETS = {"vpn-instance-down": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
+SUITE_SETS = {"vpn-instance-down": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3},
+              # a takeover of seconds, not a minute; the device's session outlives the planned one
+              "vpngw-planned-maintenance": {"vpngw.takeover_planned_s": 3, "vpngw.keepalive_s": 2, "vpngw.hold_s": 9},
+              "vpngw-unplanned-failover": {"vpngw.takeover_unplanned_s": 8, "vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
 # the circuit scenarios on a user's network: Amsterdam fails over to Frankfurt, then both to the VPN
 SUITE_NETWORKS = {"er-circuit-down": "two-circuits-hub-spoke",
                   "er-all-circuits-down": "two-circuits-hub-spoke"}

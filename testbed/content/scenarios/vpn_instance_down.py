@@ -33,7 +33,7 @@ def instance_down(net: Topology) -> Together:
     p = net.params
     gw = vpn_tunnel(net, 0, NAME).azure
     vpn_tunnel(net, 1, NAME)  # somewhere for its flows to go
-    links = [l.label for l in net.links if gw in (l.a.node, l.b.node)]   # its public and GatewaySubnet links
+    links = [l.label for l in net.links_of(gw)]   # its public and GatewaySubnet links
     fault = Together([LinkDown(label) for label in links],
                      what=f"{gw} down: its public and GatewaySubnet links lose carrier")
     # Azure's side moves at once, on-prem only when the hold time expires: hold the fault past it.

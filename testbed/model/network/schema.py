@@ -133,14 +133,16 @@ class ExpressRoute(Strict):
 
 
 class VpnGateway(Strict):
-    """An active-active VPN gateway: instances NAME0 and NAME1, a public address and a BGP
-    address each (docs/azure.md#site-to-site-vpn-gateway)."""
+    """A VPN gateway: active-active, instances NAME0 and NAME1 with a public address and a BGP
+    address each; or active-standby, NAME0 active and NAME1 its standby, which takes over the
+    same addresses (docs/azure.md#site-to-site-vpn-gateway, docs/azure.md#active-standby)."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,8}$")] = "vpngw"
     vnet: NodeName = "vnet"
     asn: Asn | None = Field(None, description="default: vpngw.asn (65515)")
     bgp_peering: Literal["apipa", "gatewaysubnet"] | None = Field(None, description="default: vpn.bgp_peering")
-    instances: int | None = Field(None, ge=1, le=2, description="2: active-active; 1: one instance, no standby (default: vpngw.instances)")
+    instances: int | None = Field(None, ge=1, le=2, description="active instances, 2: active-active; 1: active-standby (default: vpngw.instances)")
+    standby: bool | None = Field(None, description="with one active instance, a standby that takes over; false: none, not an Azure configuration (default: vpngw.standby)")
     bgp_addresses: list[IPv4Address] | None = Field(
         None, min_length=1, max_length=2,
         description="each instance's BGP address: GatewaySubnet addresses or custom APIPA (169.254.21.0-169.254.22.255)")

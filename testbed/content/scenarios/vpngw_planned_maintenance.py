@@ -1,0 +1,30 @@
+"""Planned maintenance on an active-standby VPN gateway: the active instance goes, and its
+standby takes over the public and BGP addresses after vpngw.takeover_planned_s (10 s; Azure
+restores the connection in 10-15 s). The on-prem device keeps the same tunnel: its IKE SA is
+replaced by the one the new instance initiates, so on-prem -> Azure flows again at once. Its
+BGP session outlived the takeover and is stale: Azure -> on-prem waits until the device's next
+keepalive draws a reset and the session comes back (up to a keepalive more). The timers are
+the device's 10/30 s, to which BGP negotiates Azure's 60/180 s down; with 60 s the wait is a
+minute."""
+from testbed.model.topo import Topology
+from testbed.results.trial import Trial
+from testbed.trials.scenario import Scenario, Verdict, takeover, taken_over
+
+NAME = "vpngw-planned-maintenance"
+DELAY = "vpngw.takeover_planned_s"
+
+
+def expect(net: Topology, t: Trial) -> Verdict:
+    return taken_over(net, t, NAME, DELAY)
+
+
+SCENARIO = Scenario(
+    name=NAME,
+    topology="vpn-active-standby",
+    summary="planned maintenance: the standby instance takes over the tunnel's addresses within 10-15 s",
+    fault=lambda net: takeover(net, NAME, DELAY, "planned maintenance"),
+    params={"vpngw.keepalive_s": 10, "vpngw.hold_s": 30},
+    expect=expect,
+    trials=3,
+    deadline_s=lambda p: p[DELAY] + p["vpngw.keepalive_s"] + 20,
+)
