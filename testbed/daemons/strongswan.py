@@ -526,6 +526,20 @@ class Charon:
                 " until the peer answers or is declared dead"
             )
 
+    def child_spis(self) -> tuple[str, str] | None:
+        """The (inbound, outbound) SPIs of the installed CHILD SA in use, or None."""
+        _, child = self._sas()
+        if not child or child["state"] != b"INSTALLED":
+            return None
+        return _decode(child["spi-in"]), _decode(child["spi-out"])
+
+    def rekey_child(self) -> None:
+        """Rekey the CHILD SA now, as at the end of its lifetime: a new SA is negotiated and
+        installed before the old one is deleted (make before break); does not wait."""
+        self._check_running()
+        with self._session() as session:
+            session.rekey({"child": self.spec.name})
+
     def attach(self) -> "Charon":
         """Use a charon another process started (for status): its TUN device from the log."""
         tun = _TUN_CREATED.search(self.log_text())

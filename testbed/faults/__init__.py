@@ -23,7 +23,9 @@ from testbed.faults.daemon import DaemonKill
 from testbed.faults.delay import Delay
 from testbed.faults.drop import Blackhole, RandomLoss
 from testbed.faults.link import LinkDown, LinkFlap
+from testbed.faults.rekey import Rekey
 from testbed.faults.takeover import Takeover
 
 __all__ = ["AsPathPrepend", "Blackhole", "DaemonKill", "Delay", "Fault", "LinkDown", "LinkFlap",
-           "MoreSpecific", "PrefixFlood", "RandomLoss", "SessionReset", "SessionShutdown", "Takeover", "Together"]
+           "MoreSpecific", "PrefixFlood", "RandomLoss", "Rekey", "SessionReset", "SessionShutdown",
+           "Takeover", "Together"]

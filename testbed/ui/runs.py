@@ -186,13 +186,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     print("Topologies:")
-    for name in catalog.names():
-        print(f"  {name:14} {catalog.summary(name)}")
+    names = catalog.names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"  {name:{width}} {catalog.summary(name)}")
     from testbed.trials import scenario
     print("Scenarios:")
-    for name in scenario.names():
-        sc = scenario.load(name)
-        print(f"  {name:28} {sc.topology:13} {sc.summary}")
+    scenarios = [scenario.load(name) for name in scenario.names()]
+    w_name, w_topo = max(len(s.name) for s in scenarios), max(len(s.topology) for s in scenarios)
+    for sc in scenarios:
+        print(f"  {sc.name:{w_name}} {sc.topology:{w_topo}} {sc.summary}")
     live = [(r, s) for r in state.runs() if (s := state.read(r)) and state.owner_alive(s)]
     print("Runs:" if live else "Runs: none up")
     for r, s in live:

@@ -30,17 +30,28 @@ def window(net: Topology, t: Trial) -> Verdict:
     return outage_within(t, (m - 1) * i, m * i + reaction, f"BFD {i} ms x {m} + {reaction:g} ms reaction")
 
 
-def expect(net: Topology, t: Trial) -> Verdict:
-    circuit = net.circuit_named(0, NAME)[0] + "-"
-    return all_of(flows_only_on(t, "before", circuit), flows_only_on(t, "during", fallback(net, 1, NAME)),
+def moved_and_back(net: Topology, t: Trial, count: int, needs: str) -> Verdict:
+    """With the ``count`` preferred circuits silent, traffic left the preferred one for the
+    fallback within the window, and came back to it."""
+    circuit = net.circuit_named(0, needs)[0] + "-"
+    return all_of(flows_only_on(t, "before", circuit), flows_only_on(t, "during", fallback(net, count, needs)),
                   flows_only_on(t, "after", circuit), back_to_baseline(t), window(net, t))
 
 
+def silent(net: Topology, count: int, needs: str) -> Together:
+    """The ``count`` circuits on-prem prefers most drop everything on all their links."""
+    names = [net.circuit_named(i, needs)[0] for i in range(count)]
+    fallback(net, count, needs)  # refused before anything starts if there is nowhere to go
+    return Together([Blackhole(leg) for name in names for leg in net.circuits[name]],
+                    what=f"ExpressRoute circuit(s) {', '.join(names)}: every link silently drops everything (carrier up)")
+
+
+def expect(net: Topology, t: Trial) -> Verdict:
+    return moved_and_back(net, t, 1, NAME)
+
+
 def fault(net: Topology) -> Together:
-    name, legs = net.circuit_named(0, NAME)
-    fallback(net, 1, NAME)  # refused before anything starts if there is nowhere to go
-    return Together([Blackhole(leg) for leg in legs],
-                    what=f"ExpressRoute circuit {name}: both links silently drop everything (carrier up)")
+    return silent(net, 1, NAME)
 
 
 SCENARIO = Scenario(

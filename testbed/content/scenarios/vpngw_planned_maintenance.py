@@ -21,7 +21,7 @@ def expect(net: Topology, t: Trial) -> Verdict:
 SCENARIO = Scenario(
     name=NAME,
     topology="vpn-active-standby",
-    summary="planned maintenance: the standby instance takes over the tunnel's addresses within 10-15 s",
+    summary="planned maintenance: the standby takes over the tunnel after 10 s; Azure->on-prem waits for the device's BGP reset",
     fault=lambda net: takeover(net, NAME, DELAY, "planned maintenance"),
     params={"vpngw.keepalive_s": 10, "vpngw.hold_s": 30},
     expect=expect,
