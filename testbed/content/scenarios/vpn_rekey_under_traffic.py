@@ -13,7 +13,10 @@ LOSS_MS = 0.0
 
 
 def expect(net: Topology, t: Trial) -> Verdict:
-    return all_of(loss_at_most(t, LOSS_MS, "make before break"))
+    tunnel = vpn_tunnel(net, 0, NAME).label
+    carried = len(t.flows_on(tunnel, "during"))
+    return all_of(Verdict(carried > 0, f"{carried} flow(s) on {tunnel} through the rekey"),
+                  loss_at_most(t, LOSS_MS, "make before break"))
 
 
 SCENARIO = Scenario(
