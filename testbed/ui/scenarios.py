@@ -20,10 +20,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failback) for a few trials, with results, plots and the summary table."""
     print(f"testbed: running {DEMO_SCENARIO} on the hybrid topology, {DEMO_TRIALS} trials "
           f"(results in {args.out}/)", flush=True)
-    run_args = argparse.Namespace(scenario=[DEMO_SCENARIO], trials=DEMO_TRIALS, set=[], params=None,
-                                  out=args.out, pcap=False, flows=DEFAULT_FLOWS,
-                                  rate=DEFAULT_RATE)
-    return cmd_run(run_args)
+    return cmd_run(demo_args(args.out))
+
+
+def demo_args(out: str) -> argparse.Namespace:
+    """The main job's arguments, parsed by ``run``'s own parser so that it takes every option
+    ``run`` has, with its defaults."""
+    parser = argparse.ArgumentParser(prog="testbed run")
+    register_run(parser)
+    return parser.parse_args([DEMO_SCENARIO, "--trials", str(DEMO_TRIALS), "--out", out])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -105,7 +110,20 @@ def register(sub) -> None:
     sp = sub.add_parser("demo", help="the main job: the default hybrid failover scenario, results and plots")
     sp.add_argument("--out", default="results", help="where results go (default results/)")
     sp.set_defaults(func=cmd_demo)
-    sp = sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail")
+    register_run(sub.add_parser("run", help="run failure scenarios: trials, results, plots, pass/fail"))
+    sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
+    sp.add_argument("dir", help="a run directory, or a directory holding runs")
+    sp.add_argument("--baseline", metavar="DIR", help="runs to compare against (same scenarios)")
+    sp.set_defaults(func=cmd_report)
+    sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--repeats", type=int, default=5, metavar="N", help="injections of each length (default 5)")
+    sp.add_argument("--outages", default="20,100,500,2000", metavar="MS,...",
+                    help="outage lengths in ms (default 20,100,500,2000)")
+    sp.set_defaults(func=cmd_calibrate)
+
+
+def register_run(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", nargs="+", help="scenario name(s): 'testbed list' lists them")
     sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
     sp.add_argument("--network", metavar="FILE", help="run on this network file instead of the scenario's topology")
@@ -117,13 +135,3 @@ def register(sub) -> None:
     sp.add_argument("--rate", type=float, default=DEFAULT_RATE,
                     help="packets/s per flow: the outage resolution is 1/rate (default %(default)g)")
     sp.set_defaults(func=cmd_run)
-    sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
-    sp.add_argument("dir", help="a run directory, or a directory holding runs")
-    sp.add_argument("--baseline", metavar="DIR", help="runs to compare against (same scenarios)")
-    sp.set_defaults(func=cmd_report)
-    sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
-    sp.add_argument("--json", action="store_true")
-    sp.add_argument("--repeats", type=int, default=5, metavar="N", help="injections of each length (default 5)")
-    sp.add_argument("--outages", default="20,100,500,2000", metavar="MS,...",
-                    help="outage lengths in ms (default 20,100,500,2000)")
-    sp.set_defaults(func=cmd_calibrate)

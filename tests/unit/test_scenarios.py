@@ -101,3 +101,10 @@ def test_every_scenario_runs_on_a_users_network_or_says_what_is_missing(name):
             sc.fault(topo).check(topo)
         except TestbedError as e:
             assert "needs" in str(e) and str(e).endswith(").") and "\n" not in str(e), str(e)
+
+
+def test_the_main_job_passes_run_every_option_run_has():
+    """testbed demo hands its arguments to run: a new run option must reach it (--network once did not)."""
+    from testbed.ui.scenarios import DEMO_SCENARIO, DEMO_TRIALS, demo_args
+    args = demo_args("out")
+    assert (args.scenario, args.trials, args.out, args.network) == ([DEMO_SCENARIO], DEMO_TRIALS, "out", None)
