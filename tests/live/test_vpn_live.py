@@ -86,7 +86,7 @@ def test_the_gateway_accepts_azures_default_proposals(ike, esp):
     """With no custom policy, a device proposing any of Azure's default combinations gets its tunnel."""
     sets = {"onprem.vpn_ike_proposal": ike, "onprem.vpn_esp_proposal": esp}
     with Network(catalog.build("vpn-active-standby", sets), run="itvpnprop") as net:
-        st = net.tunnels.status()
+        st = [r for r in net.tunnels.status() if r["side"] != "standby"]   # the standby waits with no SA
         assert {r["ike_state"] for r in st} == {"ESTABLISHED"} and {r["child_state"] for r in st} == {"INSTALLED"}, st
 
 
