@@ -124,8 +124,8 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
                    a_host=2, b_host=1)
         t.ebgp(v, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.vpn_weight"]})
     if has_standby(p, net):
-        add_standby(t, names[0], f"{gw.name}1", t.tunnels[-1])
         names.append(f"{gw.name}1")
+        add_standby(t, names[0], names[1], t.tunnels[-1])
     t.behaviours.append(PrefixLimitRetry(tuple(names), p["msee.prefix_limit_retry_s"]))
 
 

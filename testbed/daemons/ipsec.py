@@ -84,7 +84,11 @@ class Tunnels:
             az = Charon(nodes[t.azure], spec_az, self.workdir / t.azure)
             on = Charon(nodes[t.onprem], spec_on, self.workdir / t.onprem)
             self.ends[t.label] = (on, az)
-            for charon, want, inner in ((az, t.azure_tun, t.azure_inner), (on, t.onprem_tun, t.onprem_inner)):
+            starts = [(az, t.azure_tun, t.azure_inner), (on, t.onprem_tun, t.onprem_inner)]
+            if t.standby:  # a responder too, whose links are down until it takes over
+                self.standby[t.label] = Charon(nodes[t.standby], spec_az, self.workdir / t.standby)
+                starts.append((self.standby[t.label], t.azure_tun, t.azure_inner))
+            for charon, want, inner in starts:
                 charon.start()
                 if charon.tun != want:
                     raise TestbedError(
@@ -92,17 +96,8 @@ class Tunnels:
                         "another TUN device exists in the node; run 'testbed clean'."
                     )
                 charon.assign_inner(f"{inner}/32")
-            az.load()
-            on.load()
-            if t.standby:  # a responder too, whose links are down until it takes over
-                sb = Charon(nodes[t.standby], spec_az, self.workdir / t.standby)
-                self.standby[t.label] = sb
-                sb.start()
-                if sb.tun != t.azure_tun:
-                    raise TestbedError(f"tunnel {t.label}: charon on {t.standby} created {sb.tun}, expected "
-                                       f"{t.azure_tun}: another TUN device exists in the node; run 'testbed clean'.")
-                sb.assign_inner(f"{t.azure_inner}/32")
-                sb.load()
+            for charon, _, _ in starts:
+                charon.load()
         for label, (on, az) in self.ends.items():
             try:
                 on.wait_established(timeout)

@@ -144,7 +144,7 @@ def standby_tunnel(net: Topology, needs: str) -> Tunnel:
 RECONNECT_MS = 3000.0
 
 
-def takeover(net: Topology, needs: str, delay_key: str, why: str) -> Takeover:
+def _takeover(net: Topology, needs: str, delay_key: str, why: str) -> Takeover:
     """The active instance of the gateway goes and its standby takes over after ``delay_key``;
     held a keepalive and a reconnect more, so the device's stale session resets inside the trial."""
     fault = Takeover.of(net, standby_tunnel(net, needs).azure, net.params[delay_key], why)
@@ -152,7 +152,7 @@ def takeover(net: Topology, needs: str, delay_key: str, why: str) -> Takeover:
     return fault
 
 
-def taken_over(net: Topology, t: "Trial", needs: str, delay_key: str) -> Verdict:
+def _taken_over(net: Topology, t: "Trial", needs: str, delay_key: str) -> Verdict:
     """The outage lasts the takeover delay, and at most a keepalive and a reconnect more, in
     both directions; the traffic stays on the same tunnel (same addresses, another instance)."""
     p, tunnel = net.params, standby_tunnel(net, needs).label
@@ -161,6 +161,21 @@ def taken_over(net: Topology, t: "Trial", needs: str, delay_key: str) -> Verdict
                                 f"takeover {delay_ms / 1000:g} s, then up to a keepalive ({keepalive_ms / 1000:g} s) "
                                 f"until the device's BGP session resets, and {RECONNECT_MS / 1000:g} s to reconnect"),
                   flows_only_on(t, "during", tunnel), flows_only_on(t, "after", tunnel))
+
+
+def takeover_scenario(name: str, delay_key: str, why: str, summary: str) -> Scenario:
+    """An active-standby gateway's takeover after ``delay_key`` seconds, 3 trials, on the
+    device's 10/30 s timers (to which BGP negotiates Azure's 60/180 s down)."""
+    return Scenario(
+        name=name,
+        topology="vpn-active-standby",
+        summary=summary,
+        fault=lambda net: _takeover(net, name, delay_key, why),
+        params={"vpngw.keepalive_s": 10, "vpngw.hold_s": 30},
+        expect=lambda net, t: _taken_over(net, t, name, delay_key),
+        trials=3,
+        deadline_s=lambda p: p[delay_key] + p["vpngw.keepalive_s"] + 20,
+    )
 
 
 def probe_directions(net: Topology) -> tuple[str, str]:

@@ -6,25 +6,8 @@ BGP session outlived the takeover and is stale: Azure -> on-prem waits until the
 keepalive draws a reset and the session comes back (up to a keepalive more). The timers are
 the device's 10/30 s, to which BGP negotiates Azure's 60/180 s down; with 60 s the wait is a
 minute."""
-from testbed.model.topo import Topology
-from testbed.results.trial import Trial
-from testbed.trials.scenario import Scenario, Verdict, takeover, taken_over
+from testbed.trials.scenario import takeover_scenario
 
-NAME = "vpngw-planned-maintenance"
-DELAY = "vpngw.takeover_planned_s"
-
-
-def expect(net: Topology, t: Trial) -> Verdict:
-    return taken_over(net, t, NAME, DELAY)
-
-
-SCENARIO = Scenario(
-    name=NAME,
-    topology="vpn-active-standby",
-    summary="planned maintenance: the standby takes over the tunnel after 10 s; Azure->on-prem waits for the device's BGP reset",
-    fault=lambda net: takeover(net, NAME, DELAY, "planned maintenance"),
-    params={"vpngw.keepalive_s": 10, "vpngw.hold_s": 30},
-    expect=expect,
-    trials=3,
-    deadline_s=lambda p: p[DELAY] + p["vpngw.keepalive_s"] + 20,
-)
+SCENARIO = takeover_scenario(
+    "vpngw-planned-maintenance", "vpngw.takeover_planned_s", "planned maintenance",
+    "planned maintenance: the standby takes over the tunnel after 10 s; Azure->on-prem waits for the device's BGP reset")
