@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from testbed.daemons.strongswan import Charon, TunnelSpec, kill_leftovers
+from testbed.daemons.strongswan import Charon, TunnelSpec, failure_reason, kill_leftovers
 from testbed.errors import TestbedError
 from testbed.model.params import Params
 from testbed.model.topo import Topology, Tunnel
@@ -89,13 +89,7 @@ class Tunnels:
                 self.standby[t.label] = Charon(nodes[t.standby], spec_az, self.workdir / t.standby)
                 starts.append((self.standby[t.label], t.azure_tun, t.azure_inner))
             for charon, want, inner in starts:
-                charon.start()
-                if charon.tun != want:
-                    raise TestbedError(
-                        f"tunnel {t.label}: charon on {charon.node.name} created {charon.tun}, expected {want}: "
-                        "another TUN device exists in the node; run 'testbed clean'."
-                    )
-                charon.assign_inner(f"{inner}/32")
+                self._start_end(t, charon, want, inner)
             for charon, _, _ in starts:
                 charon.load()
         for label, (on, az) in self.ends.items():
@@ -105,6 +99,27 @@ class Tunnels:
                 cause = str(e).removesuffix(on.log_hint)  # the log goes with the run's files
                 raise TestbedError(f"{cause}: fix the tunnel's settings (keys and proposals must match).") from e
         self._clamp_mss(nodes)
+
+    @staticmethod
+    def _start_end(t: Tunnel, charon: Charon, want: str, inner: str) -> None:
+        """Start one end's charon and give its TUN device (which must be ``want``) the inner address."""
+        charon.start()
+        if charon.tun != want:
+            raise TestbedError(
+                f"tunnel {t.label}: charon on {charon.node.name} created {charon.tun}, expected {want}: "
+                "another TUN device exists in the node; run 'testbed clean'."
+            )
+        charon.assign_inner(f"{inner}/32")
+
+    def restart(self, label: str, side: str) -> Charon:
+        """Start the charon of one tunnel end again after :meth:`Charon.kill`: a fresh process with the same configuration, key and TUN device name; does not wait for the SA."""
+        t = self.topo.tunnel_named(label)
+        charon = self.charon(t, side)
+        want, inner = (t.onprem_tun, t.onprem_inner) if side == "on-prem" else (t.azure_tun, t.azure_inner)
+        charon.drop_rule()
+        self._start_end(t, charon, want, inner)
+        charon.load()
+        return charon
 
     def _clamp_mss(self, nodes: dict[str, Any]) -> None:
         """Azure: clamp TCP MSS to 1,350 on the tunnel (an nftables rule inside the VPN nodes)."""
@@ -130,6 +145,8 @@ class Tunnels:
                     st = c.status()
                 except (TestbedError, OSError) as e:
                     st = {"ike_state": "down", "child_state": None, "error": str(e)[:120]}
+                if st.get("child_state") != "INSTALLED":
+                    st["reason"] = failure_reason(c.log_text()) or st.get("error")
                 rows.append({"tunnel": t.label, "node": node, "side": side, "dataplane": DATAPLANE, **st})
         return rows
 

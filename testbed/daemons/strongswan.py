@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -43,7 +45,7 @@ SWANCTL_BIN = "/usr/sbin/swanctl"
 #: curve25519 plugin (charon would log "failed to load"); openssl provides X25519.
 PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 "
-    "kernel-libipsec kernel-netlink socket-default vici"
+    "kernel-libipsec kernel-netlink socket-default vici updown"
 ).split()
 
 # sockaddr_un.sun_path is 108 bytes including the terminating NUL.
@@ -132,10 +134,11 @@ def render_strongswan_conf(spec: TunnelSpec, *, vici_socket: Path, log_file: Pat
     return render("strongswan.conf.j2", spec=spec, plugins=PLUGINS, vici_socket=vici_socket, log_file=log_file)
 
 
-def render_swanctl_conf(spec: TunnelSpec) -> str:
+def render_swanctl_conf(spec: TunnelSpec, *, updown: Path) -> str:
     """swanctl.conf with the connection of ``spec``; never contains the pre-shared key.
 
     Rekeying starts at 90 % of each lifetime, so the configured lifetime is the hard limit.
+    ``updown`` is the script charon runs when a CHILD SA is installed or goes.
     """
     ike_rekey = int(spec.ike_lifetime_s * 0.9)
     return render(
@@ -144,7 +147,16 @@ def render_swanctl_conf(spec: TunnelSpec) -> str:
         ike={"rekey_s": ike_rekey, "over_s": spec.ike_lifetime_s - ike_rekey},
         child={"rekey_s": int(spec.child_lifetime_s * 0.9), "life_s": spec.child_lifetime_s},
         actions=_actions(spec),
+        updown=updown,
     )
+
+
+def render_updown(spec: TunnelSpec, *, tun: str, count: Path) -> str:
+    """The updown script that sets ``tun`` down when the tunnel's last CHILD SA goes and up
+    when one is installed (``count`` holds how many are), so that routing notices a dead
+    tunnel the way it notices a dead link."""
+    return render("updown.sh.j2", spec=spec, tun=tun, count=count,
+                  ip=shutil.which("ip") or "/usr/sbin/ip", flock=shutil.which("flock") or "/usr/bin/flock")
 
 
 @dataclass(frozen=True)
@@ -272,8 +284,9 @@ def _decode(value: Any) -> Any:
 class Charon:
     """One charon process, for one tunnel, inside a Mininet node.
 
-    Files live in ``run_dir/<spec.name>/``: strongswan.conf, swanctl.conf, charon.log,
-    charon.out (stdout/stderr), charon.pid, charon.vici and run/ (bind-mounted over /run).
+    Files live in ``run_dir/<spec.name>/``: strongswan.conf, swanctl.conf, updown.sh (and its
+    count of CHILD SAs, child_sas), charon.log, charon.out (stdout/stderr), charon.pid,
+    charon.vici and run/ (bind-mounted over /run).
     """
 
     def __init__(self, node: NodeLike, spec: TunnelSpec, run_dir: Path) -> None:
@@ -287,6 +300,7 @@ class Charon:
         self.log_file = self.dir / "charon.log"
         self.pid_file = self.dir / "charon.pid"
         self.vici_socket = self.dir / "charon.vici"
+        self.updown = self.dir / "updown.sh"
         if len(str(self.vici_socket)) > _MAX_SOCKET_PATH:
             raise ValueError(f"vici socket path {self.vici_socket} is too long for a unix socket")
         self.tun: str | None = None
@@ -363,7 +377,7 @@ class Charon:
         self.conf.write_text(
             render_strongswan_conf(self.spec, vici_socket=self.vici_socket, log_file=self.log_file)
         )
-        self.swanctl_conf.write_text(render_swanctl_conf(self.spec))
+        self.swanctl_conf.write_text(render_swanctl_conf(self.spec, updown=self.updown))
         self.vici_socket.unlink(missing_ok=True)
         self.log_file.unlink(missing_ok=True)
         self._log_mark = 0
@@ -395,12 +409,21 @@ class Charon:
                     with self._session() as session:
                         session.version()
                     self.tun = tun.group(1)
+                    self._write_updown()
                     return
                 except OSError:
                     pass
             if time.monotonic() > deadline:
                 raise self._fail(f"charon did not answer on {self.vici_socket} within {timeout:.0f} s")
             time.sleep(0.02)
+
+    def _write_updown(self) -> None:
+        """The updown script for this charon's TUN device (before any CHILD SA: load() comes after)."""
+        assert self.tun is not None
+        count = self.dir / "child_sas"
+        count.unlink(missing_ok=True)
+        self.updown.write_text(render_updown(self.spec, tun=self.tun, count=count))
+        self.updown.chmod(0o700)
 
     def load(self) -> None:
         """Hand charon the pre-shared key (over vici, so it is never written to a config) and
@@ -413,15 +436,7 @@ class Charon:
         key = self.spec.psk_file.read_text().strip()
         if not key:
             raise self._fail(f"pre-shared key file {self.spec.psk_file} is empty")
-        with self._session() as session:
-            session.load_shared(
-                {
-                    "id": f"psk-{self.spec.name}",
-                    "type": "IKE",
-                    "data": key,
-                    "owners": [self.spec.local_identity, self.spec.remote_identity],
-                }
-            )
+        self.load_key(key)
         self._log_mark = self.log_file.stat().st_size
         uri = f"unix://{self.vici_socket}"
         done = subprocess.run(
@@ -432,6 +447,19 @@ class Charon:
         )
         if done.returncode != 0:
             raise self._fail(f"swanctl --load-conns failed: {(done.stdout + done.stderr).strip()}")
+
+    def load_key(self, key: str) -> None:
+        """Load ``key`` as the tunnel's pre-shared key (over vici), replacing the one loaded;
+        SAs already up keep running, the next authentication uses it."""
+        with self._session() as session:
+            session.load_shared(
+                {
+                    "id": f"psk-{self.spec.name}",
+                    "type": "IKE",
+                    "data": key,
+                    "owners": [self.spec.local_identity, self.spec.remote_identity],
+                }
+            )
 
     def initiate(self) -> None:
         """Start negotiating IKE + CHILD SA now (e.g. after terminate_ike()); does not wait."""
@@ -559,6 +587,23 @@ class Charon:
             commands.append(["ip", "route", "replace", f"{peer}/32", "dev", self.tun])
         for argv in commands:
             self._run_in_node(argv)
+
+    def kill(self) -> int:
+        """SIGKILL charon, as a crash would: no DELETE goes out, its userspace ESP and TUN device
+        die with it, its ip rule stays behind (:meth:`drop_rule`). Returns its pid."""
+        if self._proc is None:
+            raise self._fail("charon is not started by this process, so it cannot be killed here")
+        pid = self._proc.pid
+        stop_process(self._proc, sig=signal.SIGKILL)
+        self._proc = None
+        self.tun = None
+        return pid
+
+    def drop_rule(self) -> None:
+        """Remove the ip rule for this charon's routing table that a killed charon left."""
+        table = str(self.spec.routing_table)
+        while self._run_in_node(["ip", "rule", "show", "table", table]):
+            self._run_in_node(["ip", "rule", "del", "table", table])
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM charon (it sends DELETEs), SIGKILL after ``timeout``. Its mount namespace,

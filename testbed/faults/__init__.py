@@ -22,10 +22,11 @@ from testbed.faults.bgp import AsPathPrepend, MoreSpecific, PrefixFlood, Session
 from testbed.faults.daemon import DaemonKill
 from testbed.faults.delay import Delay
 from testbed.faults.drop import Blackhole, RandomLoss
+from testbed.faults.ike import IkeDaemonKill, IkeDelete, KeyChange
 from testbed.faults.link import LinkDown, LinkFlap
 from testbed.faults.rekey import Rekey
 from testbed.faults.takeover import Takeover
 
-__all__ = ["AsPathPrepend", "Blackhole", "DaemonKill", "Delay", "Fault", "LinkDown", "LinkFlap",
+__all__ = ["AsPathPrepend", "Blackhole", "DaemonKill", "Delay", "Fault", "IkeDaemonKill", "IkeDelete", "KeyChange", "LinkDown", "LinkFlap",
            "MoreSpecific", "PrefixFlood", "RandomLoss", "Rekey", "SessionReset", "SessionShutdown",
            "Takeover", "Together"]

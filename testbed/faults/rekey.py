@@ -35,13 +35,11 @@ class Rekey(Fault):
         return f"{self.tunnel}: CHILD SA rekeyed by the {self.side} end"
 
     def check(self, topo: Topology) -> None:
-        if self.tunnel not in {t.label for t in topo.tunnels}:
-            raise TestbedError(f"{topo.name} has no tunnel {self.tunnel!r}: choose one of "
-                               f"{', '.join(t.label for t in topo.tunnels) or 'none (no VPN)'}.")
+        topo.tunnel_named(self.tunnel)
 
     def inject(self, net: "Network") -> Event:
         assert net.tunnels is not None
-        charon = net.tunnels.charon(next(t for t in net.topo.tunnels if t.label == self.tunnel), self.side)
+        charon = net.tunnels.charon(net.topo.tunnel_named(self.tunnel), self.side)
         old = charon.child_spis()
         issued = now_ns()
         charon.rekey_child()

@@ -297,6 +297,14 @@ class Topology:
         name = list(self.circuits)[index]
         return name, self.circuits[name]
 
+    def tunnel_named(self, label: str) -> "Tunnel":
+        """The VPN tunnel labelled ``label``, or an error naming the tunnels there are."""
+        for t in self.tunnels:
+            if t.label == label:
+                return t
+        raise TestbedError(f"{self.name} has no tunnel {label!r}: choose one of "
+                           f"{', '.join(t.label for t in self.tunnels) or 'none (no VPN)'}.")
+
     def router_named(self, name: str) -> Router:
         if name not in self.routers:
             raise TestbedError(f"{name!r} is not a router of {self.name}: choose one of {', '.join(self.routers)}.")

@@ -72,11 +72,12 @@ def all_of(*verdicts: Verdict) -> Verdict:
     return Verdict(not bad, "; ".join(bad or [v.reason for v in verdicts]))
 
 
-def outage_within(t: "Trial", lo_ms: float, hi_ms: float, why: str) -> Verdict:
-    """The fault's outage (longest gap of any flow, either direction) lies in (lo, hi]."""
-    o = t.outage_ms
+def outage_within(t: "Trial", lo_ms: float, hi_ms: float, why: str, direction: str | None = None) -> Verdict:
+    """The fault's outage (longest gap of any flow, of one direction or either) lies in (lo, hi]."""
+    o = t.directions[direction].outage_ms if direction else t.outage_ms
     ok = lo_ms < o <= hi_ms
-    return Verdict(ok, f"outage {o:.0f} ms {'within' if ok else 'OUTSIDE'} ({lo_ms:g}, {hi_ms:g}] ms ({why})")
+    where = f" {direction}" if direction else ""
+    return Verdict(ok, f"outage{where} {o:.0f} ms {'within' if ok else 'OUTSIDE'} ({lo_ms:g}, {hi_ms:g}] ms ({why})")
 
 
 def outage_below(t: "Trial", hi_ms: float, why: str, restore: bool = False) -> Verdict:
@@ -126,6 +127,21 @@ def vpn_tunnel(net: Topology, index: int, needs: str) -> Tunnel:
         raise TestbedError(f"{needs} needs {index + 1} VPN tunnel(s) but {net.name} has {len(net.tunnels)}: "
                            "run it on a network with an active-active VPN gateway (networks/vpn.yaml).")
     return net.tunnels[index]
+
+
+def dead_tunnel_ms(p: Params) -> tuple[float, float, str]:
+    """When the far end of a tunnel that went silent is found dead: (earliest, latest, by what).
+
+    Azure's VPN gateway runs no BFD: dead peer detection ends vpn.dpd_timeout_s after the last
+    packet received, the BGP hold time somewhere in the hold time after the last keepalive
+    (up to a keepalive interval earlier); whichever ends first, and a second for routing to
+    follow (docs/azure.md#vpn-tunnel-faults)."""
+    dpd_ms, hold_ms, ka_ms = p["vpn.dpd_timeout_s"] * 1000, p["vpngw.hold_s"] * 1000, p["vpngw.keepalive_s"] * 1000
+    if dpd_ms <= hold_ms - ka_ms:
+        return dpd_ms - 1000, dpd_ms + 1000, f"dead peer detection {dpd_ms / 1000:g} s"
+    if hold_ms <= dpd_ms:
+        return hold_ms - ka_ms, hold_ms + 1000, f"BGP hold {hold_ms / 1000:g} s after the last keepalive"
+    return hold_ms - ka_ms, dpd_ms + 1000, f"BGP hold {hold_ms / 1000:g} s or dead peer detection {dpd_ms / 1000:g} s"
 
 
 def standby_tunnel(net: Topology, needs: str) -> Tunnel:

@@ -45,9 +45,9 @@ def test_strongswan_conf(spec: TunnelSpec, tmp_path: Path) -> None:
     conf = render_strongswan_conf(spec, vici_socket=tmp_path / "c.vici", log_file=tmp_path / "c.log")
     load = _setting(conf, "load").split()
     assert load == PLUGINS
-    for needed in ("kernel-libipsec", "kernel-netlink", "socket-default", "vici", "openssl", "sha1", "nonce"):
+    for needed in ("kernel-libipsec", "kernel-netlink", "socket-default", "vici", "openssl", "sha1", "nonce", "updown"):
         assert needed in load
-    for unwanted in ("bypass-lan", "forecast", "farp", "updown", "stroke"):
+    for unwanted in ("bypass-lan", "forecast", "farp", "stroke"):
         assert unwanted not in load
     assert load.index("kernel-libipsec") < load.index("kernel-netlink")
     assert _setting(conf, "install_routes") == "no"
@@ -69,11 +69,11 @@ def test_second_charon_ports(spec: TunnelSpec, tmp_path: Path) -> None:
     assert (_setting(conf, "port"), _setting(conf, "port_nat_t")) == ("1500", "14500")
     assert _setting(conf, "routing_table") == "1002"
     # The responder answers to the source port: the remote side stays on 500.
-    assert _setting(render_swanctl_conf(spec), "remote_port") == "500"
+    assert _setting(render_swanctl_conf(spec, updown=Path('/x/updown.sh')), "remote_port") == "500"
 
 
 def test_swanctl_conf_initiator(spec: TunnelSpec) -> None:
-    conf = render_swanctl_conf(spec)
+    conf = render_swanctl_conf(spec, updown=Path('/x/updown.sh'))
     assert _setting(conf, "version") == "2"
     assert _setting(conf, "local_addrs") == "198.51.100.2"
     assert _setting(conf, "remote_addrs") == "203.0.113.2"
@@ -97,7 +97,7 @@ def test_swanctl_conf_initiator(spec: TunnelSpec) -> None:
 def test_swanctl_conf_responder_and_ids(spec: TunnelSpec) -> None:
     spec.initiator = False
     spec.local_id, spec.remote_id = "gw0.azure.example", "onprem.example"
-    conf = render_swanctl_conf(spec)
+    conf = render_swanctl_conf(spec, updown=Path('/x/updown.sh'))
     assert _setting(conf, "start_action") == "none"
     assert _setting(conf, "dpd_action") == "clear"
     assert _setting(conf, "close_action") == "none"
@@ -105,7 +105,7 @@ def test_swanctl_conf_responder_and_ids(spec: TunnelSpec) -> None:
 
 
 def test_psk_never_rendered(spec: TunnelSpec, tmp_path: Path) -> None:
-    rendered = render_swanctl_conf(spec) + render_strongswan_conf(
+    rendered = render_swanctl_conf(spec, updown=Path('/x/updown.sh')) + render_strongswan_conf(
         spec, vici_socket=tmp_path / "v", log_file=tmp_path / "l"
     )
     assert SECRET not in rendered
