@@ -28,6 +28,11 @@ def validate(p: Params) -> None:
         raise TestbedError(f"onprem.hold_s {hold} must be at least 3 x onprem.keepalive_s {ka}: raise it.")
     if p["bfd.interval_ms"] < 10 or p["bfd.multiplier"] < 1:
         raise TestbedError("bfd.interval_ms must be >= 10 and bfd.multiplier >= 1: fix the values.")
+    if 0 < p["onprem.bfd_interval_ms"] < 10 or p["onprem.bfd_multiplier"] < 0:
+        raise TestbedError("onprem.bfd_interval_ms must be 0 (the MSEE's) or >= 10, and onprem.bfd_multiplier "
+                           "0 (the MSEE's) or >= 1: fix the values.")
+    if not 576 <= p["er.mtu"] <= 1500:
+        raise TestbedError(f"er.mtu {p['er.mtu']} must lie in 576-1500 bytes (Azure: 1,400): fix it.")
     peering = network(p, "er.peering_subnet")
     if peering.prefixlen != 29:
         raise TestbedError(f"er.peering_subnet {peering} must be a /29 (Azure splits it into two /30s): fix it.")
@@ -43,17 +48,35 @@ def add_gateway(t: Topology, p: Params, g: ErGateway, gateway_subnet: IPv4Networ
     t.ebgp(gw, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
 
 
+def bfd_profiles(p: Params) -> tuple[BfdProfile, BfdProfile]:
+    """The CE's BFD profile and the MSEE's: each side configures its own, 0 on-prem meaning
+    the MSEE's values (docs/azure.md#bfd)."""
+    msee = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
+    ce = BfdProfile("azure", p["onprem.bfd_interval_ms"] or msee.interval_ms,
+                    p["onprem.bfd_multiplier"] or msee.multiplier)
+    return ce, msee
+
+
+def bfd_negotiated(p: Params) -> tuple[int, tuple[int, int]]:
+    """The interval both ends of a private-peering BFD session run at (the slower side's: each
+    transmits at the larger of its own interval and its peer's receive interval), and the
+    multipliers by which the CE and the MSEE detect a silent peer (each uses the peer's)."""
+    ce, msee = bfd_profiles(p)
+    return max(ce.interval_ms, msee.interval_ms), (msee.multiplier, ce.multiplier)
+
+
 def msees(index: int) -> tuple[str, str]:
     """The Microsoft edge routers of the ``index``-th circuit (msee1/msee2 for the first)."""
     return f"msee{2 * index + 1}", f"msee{2 * index + 2}"
 
 
 def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, weight: int,
-                ids: RouterIds, md5_key: str | None = None) -> None:
+                ids: RouterIds, md5_key: str | None = None, onprem_md5_key: str | None = None) -> None:
     """The circuit's two links from its edges (on-prem routers already in ``t``) to its two
     MSEEs, and the MSEEs' links to the gateway ``gw``; a connection ``weight`` above 0 makes
-    the gateway prefer this circuit's routes (docs/azure.md#route-preference)."""
-    bfd = BfdProfile("azure", p["bfd.interval_ms"], p["bfd.multiplier"])
+    the gateway prefer this circuit's routes (docs/azure.md#route-preference); ``onprem_md5_key``
+    is the edges' own key when it differs from the circuit's ``md5_key`` (docs/azure.md#md5)."""
+    ce_bfd, msee_bfd = bfd_profiles(p)
     limit = p["msee.prefix_limit_premium"] if c.sku == "premium" or p["er.premium"] else p["msee.prefix_limit"]
     for (leg, end), er_net, msee in zip(c.ends(), c.subnets(p), msees(index)):
         ce = t.routers[end.router]
@@ -65,10 +88,10 @@ def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, w
         link = t.link(ce.name, msee, er_net, label=f"{c.name}-{leg}", names=(end.interface, None))
         t.path(link.label)
         t.ebgp(link, link.label,
-               a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"], "password": md5_key,
-                       "bfd": bfd if p["onprem.bfd"] and c.bfd else None, "route_map_in": "ER-IN"},
+               a_opts={"keepalive_s": p["onprem.keepalive_s"], "hold_s": p["onprem.hold_s"], "password": onprem_md5_key or md5_key,
+                       "bfd": ce_bfd if p["onprem.bfd"] and c.bfd else None, "route_map_in": "ER-IN"},
                b_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"], "password": md5_key,
-                       "bfd": bfd if p["bfd.enabled"] else None,
+                       "bfd": msee_bfd if p["bfd.enabled"] else None,
                        # Communities sent by the customer are ignored.
                        "route_map_in": "CUSTOMER-IN",
                        # Over the limit the MSEE drops the session (4,000 / 10,000 with Premium).
@@ -76,7 +99,10 @@ def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, w
                        # On-prem sees VNet routes with AS path 12076 only (65515 is stripped).
                        "remove_private_as": True})
         label = f"{msee}-{gw.name}"
-        bb = t.link(msee, gw.name, subnet(t, "msee.backbone", label), label=label)
+        # ExpressRoute carries packets up to er.mtu and its gateway takes no fragments, while
+        # the customer's interface stays at 1,500 (docs/azure.md#mtu): the limit sits in front
+        # of the gateway, so a larger packet with DF set gets "fragmentation needed" back.
+        bb = t.link(msee, gw.name, subnet(t, "msee.backbone", label), label=label, mtu=p["er.mtu"])
         t.ebgp(bb, label,
                a_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"]},
                b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"],
@@ -99,9 +125,10 @@ def add_interconnects(t: Topology, p: Params, c: Circuit, index: int, ce_interco
         t.ebgp(ms, ms.label, a_opts={"next_hop_self": True}, b_opts={"next_hop_self": True})
 
 
-def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, keys: dict[str, str]) -> None:
+def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, keys: dict[str, str],
+                     onprem_key: str | None = None) -> None:
     """Every gateway, circuit and interconnect of the file's ExpressRoute section; ``keys``:
-    circuit name -> its MD5 key."""
+    circuit name -> its MD5 key; ``onprem_key``: the edges' own key, if they have one."""
     er = net.expressroute
     assert er is not None
     vnets = {v.name: v for v in net.vnets}
@@ -111,7 +138,7 @@ def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, k
     for g in er.gateways:
         for x in g.connections:
             c = er.circuits[index[x.circuit]]
-            add_circuit(t, p, c, index[c.name], g, x.routing_weight, ids, keys.get(c.name))
+            add_circuit(t, p, c, index[c.name], g, x.routing_weight, ids, keys.get(c.name), onprem_key)
     ce_ic = p["er.ce_interconnect"] if er.ce_interconnect is None else er.ce_interconnect
     for c in er.circuits:
         add_interconnects(t, p, c, index[c.name], ce_ic)
@@ -119,16 +146,27 @@ def add_expressroute(t: Topology, p: Params, net: NetworkFile, ids: RouterIds, k
                                          p["msee.prefix_limit_retry_s"]))
 
 
+def read_md5_key(path: Path, whose: str) -> str:
+    """The MD5 key in ``path`` (one word), or one sentence saying what is wrong with the file."""
+    try:
+        key = path.read_text().strip()
+    except OSError as e:
+        raise TestbedError(f"cannot read the MD5 key file {path} of {whose} ({e.strerror}): check the path.") from e
+    if not key or any(ch.isspace() for ch in key):
+        raise TestbedError(f"the MD5 key file {path} of {whose} must hold one word: fix it.")
+    return key
+
+
 def md5_keys(net: NetworkFile, resolve) -> dict[str, str]:
     """Each circuit's MD5 key, read from the file it names."""
-    out = {}
-    for c in net.expressroute.circuits if net.expressroute else []:
-        if c.md5_key_file:
-            key = Path(resolve(c.md5_key_file)).read_text().strip()
-            if not key or any(ch.isspace() for ch in key):
-                raise TestbedError(f"the MD5 key file {c.md5_key_file} of circuit {c.name} must hold one word: fix it.")
-            out[c.name] = key
-    return out
+    return {c.name: read_md5_key(Path(resolve(c.md5_key_file)), f"circuit {c.name}")
+            for c in (net.expressroute.circuits if net.expressroute else []) if c.md5_key_file}
+
+
+def onprem_md5_key(p: Params) -> str | None:
+    """The on-prem edges' own MD5 key (``onprem.md5_key_file``), or None: they use the circuit's."""
+    path = p["onprem.md5_key_file"]
+    return read_md5_key(Path(path), "onprem.md5_key_file") if path else None
 
 
 def local_pref(c: Circuit, p: Params) -> int:

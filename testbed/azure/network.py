@@ -53,7 +53,8 @@ def build(net: NetworkFile, p: Params, src: Source, origin: str = "") -> Topolog
     onprem.add_links(t, p, net, edges(net))
     vnet_prefix, onprem_prefix = str(net.vnets[0].space(p)[0]), str(net.onprem.sites[0].space(p)[0])
     if net.expressroute:
-        expressroute.add_expressroute(t, p, net, ids, expressroute.md5_keys(net, src.resolve))
+        expressroute.add_expressroute(t, p, net, ids, expressroute.md5_keys(net, src.resolve),
+                                      expressroute.onprem_md5_key(p))
     if net.vpn:
         vpngateway.add_vpn(t, p, net, ids)
     for spoke in (v for v in net.vnets if v.hub is not None):

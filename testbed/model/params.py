@@ -36,6 +36,12 @@ DEFAULTS: dict[str, Param] = {
     "onprem.keepalive_s":    Param(60, "BGP keepalive the CEs configure toward the MSEEs"),
     "onprem.hold_s":         Param(180, "BGP hold time the CEs configure toward the MSEEs"),
     "onprem.bfd":            Param(True, "CEs run BFD toward the MSEEs"),
+    # docs/azure.md#bfd: the customer sets its own CE's BFD timers; the slower side sets the rate.
+    # 0 follows the MSEE's (300 ms x 3), so that --set bfd.interval_ms=100 still moves both ends.
+    "onprem.bfd_interval_ms": Param(0, "CE BFD transmit/receive interval toward the MSEEs (ms; 0: the MSEE's, bfd.interval_ms)"),
+    "onprem.bfd_multiplier": Param(0, "CE BFD detection multiplier (0: the MSEE's, bfd.multiplier)"),
+    # docs/azure.md#md5: MD5 is optional; a key of the edges' own rehearses a mismatch.
+    "onprem.md5_key_file":   Param("", "on-prem edges' own MD5 key file, if it differs from the circuit's (to rehearse a mismatch)"),
     # --- ExpressRoute private peering ---
     # docs/azure.md#expressroute-private-peering: "a /29 split in two /30s; first /30 = primary, second = secondary;
     # customer .1, Microsoft .2" (example 192.168.100.128/29).
@@ -60,10 +66,16 @@ DEFAULTS: dict[str, Param] = {
     "er.ce_interconnect":    Param(True, "ce1 and ce2 run iBGP over a direct link (on-prem HA pair)"),
     "er.msee_interconnect":  Param(True, "msee1 and msee2 run iBGP over a direct link (Microsoft's edge pair)"),
     "msee.backbone":         Param("172.31.0.0/24", "pool for MSEE-to-gateway links (Microsoft backbone)"),
+    # docs/azure.md#mtu: ExpressRoute carries packets of at most 1,400 bytes and its gateway does
+    # not take fragments.
+    "er.mtu":                Param(1400, "largest IP packet over the ExpressRoute private-peering links (bytes)"),
+    # docs/azure.md#prefix-limits: the gateway advertises at most 1,000 IPv4 VNet prefixes per
+    # connection (hub and gateway-transit spokes); above it the connection goes down.
+    "ergw.advertise_limit":  Param(1000, "IPv4 VNet prefixes Azure advertises to on-prem per ExpressRoute connection"),
     # --- BFD (docs/azure.md#bfd: on by default on the MSEE, 300 ms transmit/receive, x 3) ---
     "bfd.enabled":           Param(True, "MSEE runs BFD on private peering"),
-    "bfd.interval_ms":       Param(300, "BFD transmit/receive interval (ms)"),
-    "bfd.multiplier":        Param(3, "BFD detection multiplier"),
+    "bfd.interval_ms":       Param(300, "MSEE BFD transmit/receive interval (ms; Azure: 300, 750 in some cases)"),
+    "bfd.multiplier":        Param(3, "MSEE BFD detection multiplier"),
     # --- Azure virtual network and ExpressRoute gateway ---
     # docs/azure.md#expressroute-gateway: the gateway (in the VNet) has ASN 65515.
     "ergw.asn":              Param(65515, "ExpressRoute virtual network gateway AS number"),

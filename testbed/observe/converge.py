@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from testbed.errors import TestbedError
-from testbed.observe import fib, peers
+from testbed.model.topo import Neighbor
+from testbed.observe import fib, md5, peers
 from testbed.system.poll import Steady, poll
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
 
 Check = Callable[["Network"], list[str]]
+#: how long a session's MD5 drops must keep growing before the wait gives up on it: a key
+#: mismatch does not heal, but a peer may send a segment or two before its key is set
+MD5_STUCK_S = 3.0
 
 
-def bgp_sessions(net: "Network") -> list[str]:
-    """Every configured BGP session is Established (but a standby instance's, which wait for
-    its takeover)."""
-    wrong = []
+class Stuck(TimeoutError):
+    """A stage cannot hold however long the wait: the message says why."""
+
+
+def _down(net: "Network") -> Iterator[tuple[str, Neighbor, str, md5.Mismatch | None]]:
+    """Each configured BGP session that is not Established (but a standby instance's, which
+    wait for its takeover): router, neighbor, state, and the MD5 mismatch behind it if any."""
     for name, r in net.topo.routers.items():
         if r.standby_for:
             continue
@@ -27,8 +34,35 @@ def bgp_sessions(net: "Network") -> list[str]:
         for n in r.neighbors:
             state = seen.get(n.addr, {}).get("state", "missing")
             if state != "Established":
-                wrong.append(f"{name}: BGP {n.label} to {n.peer} ({n.addr}) is {state}")
-    return wrong
+                yield name, n, state, md5.mismatch(net, name, n)
+
+
+def _line(name: str, n: Neighbor, state: str, why: md5.Mismatch | None) -> str:
+    return f"{name}: BGP {n.label} to {n.peer} ({n.addr}) is {state}" + (f" ({why.sentence})" if why else "")
+
+
+def bgp_sessions(net: "Network") -> list[str]:
+    """Every configured BGP session is Established."""
+    return [_line(*down) for down in _down(net)]
+
+
+def bgp_stage(net: "Network") -> Check:
+    """``bgp_sessions``, which raises ``Stuck`` once a session's MD5 drops have kept growing
+    for ``MD5_STUCK_S``."""
+    first: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def check(_net: "Network") -> list[str]:
+        wrong, stuck = [], []
+        for name, n, state, why in _down(net):
+            wrong.append(_line(name, n, state, why))
+            if why:
+                since, drops = first.setdefault((name, n.label), (time.monotonic(), why.drops))
+                if time.monotonic() - since >= MD5_STUCK_S and why.drops > drops:
+                    stuck.append(why.sentence)
+        if stuck:
+            raise Stuck("; ".join(dict.fromkeys(stuck)))
+        return wrong
+    return check
 
 
 def bfd_peers(net: "Network") -> list[str]:
@@ -64,7 +98,7 @@ def reachability(net: "Network") -> list[str]:
 
 
 STAGES: list[tuple[str, Check]] = [
-    ("bgp", bgp_sessions), ("bfd", bfd_peers), ("fib", fib_routes), ("reach", reachability),
+    ("bfd", bfd_peers), ("fib", fib_routes), ("reach", reachability),
 ]
 
 
@@ -75,7 +109,7 @@ def fibs_still(net: "Network") -> Check:
 
 
 def stages_for(net: "Network") -> list[tuple[str, Check]]:
-    return STAGES + ([("stable", fibs_still(net))] if net.topo.quiet_s else [])
+    return [("bgp", bgp_stage(net)), *STAGES, *([("stable", fibs_still(net))] if net.topo.quiet_s else [])]
 
 
 @dataclass
@@ -88,7 +122,8 @@ class Convergence:
 
 def wait_stages(net: "Network", t0: float, timeout: float, interval: float = 0.1,
                 stages: list[tuple[str, Check]] | None = None) -> Convergence:
-    """Poll the stages in order until all hold; raise ``TimeoutError`` listing what is still wrong."""
+    """Poll the stages in order until all hold; raise ``TimeoutError`` listing what is still
+    wrong (``Stuck`` as soon as a stage knows it cannot hold)."""
     result = Convergence()
     deadline = time.monotonic() + timeout
     for name, check in (stages if stages is not None else stages_for(net)):
@@ -107,6 +142,9 @@ def wait_converged(net: "Network", timeout: float | None = None) -> Convergence:
     timeout = timeout if timeout is not None else net.topo.params["converge.timeout_s"]
     try:
         net.convergence = wait_stages(net, net.t0, timeout)
+    except Stuck as e:
+        net.record(status="failed", error=str(e))
+        raise TestbedError(f"{net.topo.name} cannot converge ({e}): check the keys, configs and logs in {net.dir}.") from e
     except TimeoutError as e:
         net.record(status="failed", error=str(e))
         raise TestbedError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from testbed.observe import fib, peers
+from testbed.observe import fib, md5, peers
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -18,9 +18,11 @@ def bgp_sessions(net: "Network") -> list[dict[str, Any]]:
         for n in r.neighbors:
             p = bgp.get(n.addr, {})
             b = bfd.get(n.addr)
+            state = p.get("state", "missing")
+            why = md5.mismatch(net, name, n) if state != "Established" and not r.standby_for else None
             rows.append({
                 "router": name, "standby_for": r.standby_for, "session": n.label, "peer": n.peer, "address": n.addr,
-                "remote_as": n.remote_as, "state": p.get("state", "missing"),
+                "remote_as": n.remote_as, "state": state, "reason": why.sentence if why else None,
                 "uptime_s": round(p.get("peerUptimeMsec", 0) / 1000, 1),
                 "prefixes_received": p.get("pfxRcd", 0), "prefixes_sent": p.get("pfxSnt", 0),
                 "bfd": (f"{b.get('status')} {b.get('transmit-interval')}ms x{b.get('detect-multiplier')}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from testbed.azure.expressroute import bfd_negotiated
 from testbed.errors import TestbedError
 from testbed.faults import Fault, Takeover
 from testbed.model import content
@@ -70,6 +71,21 @@ def all_of(*verdicts: Verdict) -> Verdict:
     """Pass when every verdict passes; the reason lists the failures, else every check."""
     bad = [v.reason for v in verdicts if not v.ok]
     return Verdict(not bad, "; ".join(bad or [v.reason for v in verdicts]))
+
+
+def bfd_window(p: Params, reaction_ms: float) -> tuple[float, float, str]:
+    """The outage window of a silent ExpressRoute failure: BFD detection ((M-1)I, MI] at the
+    negotiated interval (the slower side's), from the earliest and the latest detecting side,
+    plus ``reaction_ms``; and its description."""
+    i, (ce_m, msee_m) = bfd_negotiated(p)
+    lo, hi = min(ce_m, msee_m), max(ce_m, msee_m)
+    return (lo - 1) * i, hi * i + reaction_ms, f"BFD {i} ms x {hi} + {reaction_ms:g} ms reaction"
+
+
+def bfd_deadline_s(p: Params, extra_s: float) -> float:
+    """How long a trial of a silent ExpressRoute failure may take: BFD detection plus ``extra_s``."""
+    i, multipliers = bfd_negotiated(p)
+    return i * max(multipliers) / 1000 + extra_s
 
 
 def outage_within(t: "Trial", lo_ms: float, hi_ms: float, why: str, direction: str | None = None) -> Verdict:

@@ -20,6 +20,7 @@ def print_status(st: dict) -> None:
     for b in st["bgp"]:
         colour = "green" if b["state"] == "Established" else "yellow" if b.get("standby_for") else "red"
         state = f"{b['state']} (standby for {b['standby_for']})" if b.get("standby_for") else b["state"]
+        state += f" ({b['reason']})" if b.get("reason") else ""
         t.add_row(b["router"], b["session"], b["peer"], b["address"], str(b["remote_as"]),
                   f"[{colour}]{state}[/]", str(b["uptime_s"]), str(b["prefixes_received"]),
                   str(b["prefixes_sent"]), b["bfd"])

@@ -60,6 +60,8 @@ BAD = [
     ("a GatewaySubnet outside its VNet", ("vpn:\n", "vnets: [{name: vnet, gateway_subnet: 10.99.255.0/24}]\nvpn:\n"), 27,
      "the GatewaySubnet 10.99.255.0/24 is not inside VNet vnet's address space"),
     ("a file that is a list", (GOOD, "- name: mine\n"), 1, "a network file is a mapping of keys"),
+    ("more VNet prefixes than Azure advertises", ("name: mine\n", "name: mine\nparams: {ergw.advertise_limit: 0}\n"), 26,
+     "VNet vnet and its spokes have 1 address space(s), above the 0 IPv4 prefixes Azure advertises per ExpressRoute connection"),
 ]
 
 
@@ -144,3 +146,30 @@ def test_md5_key_and_static_address_space_reach_the_configs(tmp_path):
         assert " password s3cret" in frr_conf(topo.routers[router], logfile="/dev/null"), router
     gw = topo.routers["vpngw0"]
     assert ("10.1.200.0/24", "ipsec0") in gw.statics and "10.1.200.0/24" in gw.networks
+
+
+def test_the_advertise_limit_counts_the_hub_and_its_spokes_address_spaces(tmp_path):
+    spokes = "".join(f"  - {{name: s{k}, hub: vnet, address_space: [10.{60 + k}.0.0/16], "
+                     f"subnets: [{{prefix: 10.{60 + k}.1.0/24, vms: [vm{k + 2}]}}]}}\n" for k in range(3))
+    net = GOOD.replace("vpn:\n", "vnets:\n  - {name: vnet, address_space: [10.10.0.0/16, 10.11.0.0/16]}\n"
+                       + spokes + "vpn:\n")
+    (tmp_path / "net.yaml").write_text(net.replace("name: mine\n", "name: mine\nparams: {ergw.advertise_limit: 4}\n"))
+    with pytest.raises(TestbedError, match=r"have 5 address space\(s\), above the 4 IPv4 prefixes"):
+        catalog.build(str(tmp_path / "net.yaml"))
+    (tmp_path / "net.yaml").write_text(net.replace("name: mine\n", "name: mine\nparams: {ergw.advertise_limit: 5}\n"))
+    assert catalog.build(str(tmp_path / "net.yaml")).routers["s2"]
+
+
+def test_an_onprem_md5_key_of_its_own_reaches_the_edges_only(tmp_path):
+    from testbed.daemons.render import frr_conf
+    (tmp_path / "er.key").write_text("s3cret\n")
+    (tmp_path / "own.key").write_text("other\n")
+    net = GOOD.replace("      peering_subnet: 192.168.100.128/29\n",
+                       "      peering_subnet: 192.168.100.128/29\n      md5_key_file: er.key\n")
+    (tmp_path / "net.yaml").write_text(net)
+    topo = catalog.build(str(tmp_path / "net.yaml"), {"onprem.md5_key_file": str(tmp_path / "own.key")})
+    assert " password other" in frr_conf(topo.routers["ce1"], logfile="/dev/null")
+    assert " password s3cret" in frr_conf(topo.routers["msee1"], logfile="/dev/null")
+    (tmp_path / "own.key").write_text("two words\n")
+    with pytest.raises(TestbedError, match="MD5 key file .*own.key of onprem.md5_key_file must hold one word"):
+        catalog.build(str(tmp_path / "net.yaml"), {"onprem.md5_key_file": str(tmp_path / "own.key")})

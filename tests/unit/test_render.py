@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from testbed.daemons.render import frr_conf
+from testbed.errors import TestbedError
 from testbed.model import catalog
 
 
@@ -40,6 +41,33 @@ def test_bfd_follows_params():
     assert "receive-interval 100" in c and "detect-multiplier 5" in c
     assert "bfd profile" not in conf("ce1", **{"onprem.bfd": False})
     assert "bfd profile" not in conf("msee1", **{"bfd.enabled": False})
+
+
+def test_ce_and_msee_bfd_timers_are_their_own():
+    sets = {"onprem.bfd_interval_ms": 100, "onprem.bfd_multiplier": 5, "bfd.interval_ms": 750}
+    ce, msee = conf("ce1", **sets), conf("msee1", **sets)
+    assert "transmit-interval 100" in ce and "detect-multiplier 5" in ce
+    assert "transmit-interval 750" in msee and "detect-multiplier 3" in msee
+
+
+def test_negotiated_bfd_is_the_slower_side_and_each_detects_by_the_others_multiplier():
+    from testbed.azure.expressroute import bfd_negotiated
+    from testbed.model.params import Params
+    from testbed.trials.scenario import bfd_window
+    p = Params({"onprem.bfd_interval_ms": 100, "onprem.bfd_multiplier": 5})
+    assert bfd_negotiated(p) == (300, (3, 5))            # ce detects after 3 of the MSEE's, msee after 5
+    assert bfd_window(p, 100)[:2] == (600, 1600)
+    assert bfd_negotiated(Params({"bfd.interval_ms": 100})) == (100, (3, 3))   # 0: the CE follows the MSEE
+
+
+def test_the_er_mtu_sits_on_the_msee_gateway_links_and_the_peering_stays_at_1500():
+    topo = catalog.build("expressroute")
+    assert {(e.node, e.mtu) for m in ("msee1", "msee2") for e in (topo.link_by_label(f"{m}-ergw").a,
+                                                                  topo.link_by_label(f"{m}-ergw").b)} \
+        == {("msee1", 1400), ("msee2", 1400), ("ergw", 1400)}
+    assert topo.link_by_label("er-primary").a.mtu is None
+    with pytest.raises(TestbedError, match="er.mtu 9000 must lie in 576-1500"):
+        catalog.build("expressroute", {"er.mtu": 9000})
 
 
 def test_lower_customer_timers_are_rendered_on_the_ce_only():

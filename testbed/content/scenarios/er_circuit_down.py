@@ -16,6 +16,8 @@ from testbed.trials.scenario import (
     Verdict,
     all_of,
     back_to_baseline,
+    bfd_deadline_s,
+    bfd_window,
     fallback,
     flows_only_on,
     outage_within,
@@ -25,9 +27,8 @@ NAME = "er-circuit-down"
 
 
 def window(net: Topology, t: Trial) -> Verdict:
-    i, m = net.params["bfd.interval_ms"], net.params["bfd.multiplier"]
     reaction = 3 * FRR_SPEAKER_MS + 100  # three speakers, then the first packets through the userspace tunnel
-    return outage_within(t, (m - 1) * i, m * i + reaction, f"BFD {i} ms x {m} + {reaction:g} ms reaction")
+    return outage_within(t, *bfd_window(net.params, reaction))
 
 
 def moved_and_back(net: Topology, t: Trial, count: int, needs: str) -> Verdict:
@@ -61,5 +62,5 @@ SCENARIO = Scenario(
     fault=fault,
     expect=expect,
     trials=3,
-    deadline_s=lambda p: p["bfd.interval_ms"] * p["bfd.multiplier"] / 1000 + 15,
+    deadline_s=lambda p: bfd_deadline_s(p, 15),
 )

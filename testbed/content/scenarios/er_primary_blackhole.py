@@ -6,17 +6,23 @@ each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for 
 from testbed.faults import Blackhole
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial
-from testbed.trials.scenario import REACTION_MS, Scenario, Verdict, all_of, moved_off, outage_within, primary_leg
+from testbed.trials.scenario import (
+    REACTION_MS,
+    Scenario,
+    Verdict,
+    all_of,
+    bfd_deadline_s,
+    bfd_window,
+    moved_off,
+    outage_within,
+    primary_leg,
+)
 
 NAME = "er-primary-blackhole"
 
 
 def expect(net: Topology, t: Trial) -> Verdict:
-    p = net.params
-    i, m = p["bfd.interval_ms"], p["bfd.multiplier"]
-    return all_of(moved_off(t, primary_leg(net, NAME).label),
-                  outage_within(t, (m - 1) * i, m * i + REACTION_MS,
-                                f"BFD {i} ms x {m} + {REACTION_MS:g} ms reaction"))
+    return all_of(moved_off(t, primary_leg(net, NAME).label), outage_within(t, *bfd_window(net.params, REACTION_MS)))
 
 
 SCENARIO = Scenario(
@@ -26,5 +32,5 @@ SCENARIO = Scenario(
     fault=lambda net: Blackhole(primary_leg(net, NAME).label),
     expect=expect,
     trials=20,
-    deadline_s=lambda p: p["bfd.interval_ms"] * p["bfd.multiplier"] / 1000 + 10,
+    deadline_s=lambda p: bfd_deadline_s(p, 10),
 )

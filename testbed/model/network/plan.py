@@ -49,6 +49,7 @@ def problems(net: NetworkFile, p: Params) -> Iterator[Problem]:
     yield from _circuits(net, p)
     yield from _vpn(net, p)
     yield from _spaces(net, p)
+    yield from _advertised(net, p)
     yield from _links(net)
 
 
@@ -221,6 +222,19 @@ def _vpn(net: NetworkFile, p: Params) -> Iterator[Problem]:
                 "(onprem...routers[].loopbacks) or use an APIPA address.")
         if gw.bgp_addresses and lng.bgp_address in gw.bgp_addresses:
             yield ("vpn", "local_gateways", 0, "bgp_address"), f"{lng.bgp_address} is a gateway's BGP address too: use another."
+
+
+def _advertised(net: NetworkFile, p: Params) -> Iterator[Problem]:
+    """docs/azure.md#prefix-limits: an ExpressRoute gateway advertises its VNet's address spaces
+    and those of the spokes that use it (gateway transit), at most ergw.advertise_limit per
+    connection; above it Azure takes the connection down, so such a plan would never converge."""
+    limit = p["ergw.advertise_limit"]
+    for i, g in enumerate(net.expressroute.gateways if net.expressroute else []):
+        count = sum(len(v.space(p)) for v in net.vnets if g.vnet in (v.name, v.hub))
+        if count > limit:
+            yield ("expressroute", "gateways", i, "vnet"), (
+                f"VNet {g.vnet} and its spokes have {count} address space(s), above the {limit} IPv4 prefixes Azure "
+                "advertises per ExpressRoute connection (it takes the connection down): merge address spaces.")
 
 
 def _spaces(net: NetworkFile, p: Params) -> Iterator[Problem]:
