@@ -134,7 +134,9 @@ def test_prefix_limit_drops_the_gateway_sessions_and_they_come_back(vpn):
     def states() -> dict[str, str]:
         return {gw: peers.bgp_neighbor(vpn, gw, addr).get("bgpState", "") for gw, addr in sessions.items()}
 
-    leak = PrefixFlood(router="vpn1", count=limit)   # with the on-prem /16: limit + 1 prefixes
+    # With the on-prem /16 that is limit + 2 prefixes: FRR 8.4 keeps a session at limit + 1
+    # (docs/azure.md#prefix-limits), as the ExpressRoute test also allows for.
+    leak = PrefixFlood(router="vpn1", count=limit + 1)
     leak.inject(vpn)
     try:
         dropped = wait_until(lambda: "Established" not in states().values(), within=20, interval=0.1)
