@@ -4,7 +4,8 @@ session is dropped, and it comes back once the customer advertises fewer prefixe
 
 FRR's ``maximum-prefix`` drops the session and keeps it down until it is cleared; this
 behaviour clears it ``retry_s`` after the drop, as the MSEE retries (the delay is not documented:
-``msee.prefix_limit_retry_s``).
+``msee.prefix_limit_retry_s``; for the VPN gateway, whose return Microsoft does not document at
+all, ``vpngw.prefix_limit_retry_s``).
 """
 from __future__ import annotations
 

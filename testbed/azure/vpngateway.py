@@ -126,7 +126,7 @@ def add_vpn(t: Topology, p: Params, net: NetworkFile, ids: RouterIds) -> None:
     if has_standby(p, net):
         names.append(f"{gw.name}1")
         add_standby(t, names[0], names[1], t.tunnels[-1])
-    t.behaviours.append(PrefixLimitRetry(tuple(names), p["msee.prefix_limit_retry_s"]))
+    t.behaviours.append(PrefixLimitRetry(tuple(names), p["vpngw.prefix_limit_retry_s"]))
 
 
 def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:

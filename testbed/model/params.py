@@ -100,7 +100,11 @@ DEFAULTS: dict[str, Param] = {
     # "BGP timers: keepalive 60 s, hold 180 s, fixed"; "BFD: not supported on S2S VPN".
     "vpngw.keepalive_s":     Param(60, "VPN gateway BGP keepalive (s)"),
     "vpngw.hold_s":          Param(180, "VPN gateway BGP hold time (s)"),
+    # docs/azure.md#prefix-limits: "up to 4000 prefixes"; above that the session is dropped.
     "vpngw.prefix_limit":    Param(4000, "prefixes the VPN gateway accepts before dropping the session"),
+    # docs/azure.md#inferred-or-unconfirmed: Microsoft documents the drop, not when the gateway
+    # takes the device's session again; we do so after this long, as the MSEE does.
+    "vpngw.prefix_limit_retry_s": Param(5, "seconds before the VPN gateway retries a session it dropped for the prefix limit (unconfirmed)"),
     "vpngw.instances":       Param(2, "active gateway instances, each with its own tunnel (2 = active-active, 1 = active-standby)"),
     # docs/azure.md#active-standby: with one active instance Azure keeps a second as standby; it
     # takes over the public and BGP addresses in 10-15 s for planned maintenance, 1-3 min worst

@@ -1,14 +1,20 @@
-"""Site-to-site VPN with real strongSwan: tunnels, BGP over them, a lost instance, and bad settings."""
+"""Site-to-site VPN with real strongSwan: tunnels, BGP over them, a lost instance, the tunnel's
+MSS clamp and MTU, the gateway's prefix limit, and bad settings."""
+import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
+from scapy.layers.inet import TCP
+from scapy.utils import rdpcap
 from test_hybrid_live import nexthops, wait_until
 
 from testbed.errors import TestbedError
-from testbed.faults import LinkDown
+from testbed.faults import LinkDown, PrefixFlood
 from testbed.model import catalog
 from testbed.observe import converge, peers
 from testbed.runtime.net import Network
+from testbed.system.procs import stop_process
 
 pytestmark = pytest.mark.integration
 VM1, H1 = "10.10.1.4", "10.20.1.10"
@@ -17,8 +23,10 @@ VM1, H1 = "10.10.1.4", "10.20.1.10"
 @pytest.fixture(scope="module")
 def vpn():
     # Azure's VPN timers are 60/180; lowered here so that a lost instance is noticed in seconds.
-    topo = catalog.build("vpn", {"vpngw.keepalive_s": 3, "vpngw.hold_s": 9})
-    with Network(topo, run="itvpn") as net:
+    # The prefix limit (4,000) is lowered so that a handful of prefixes crosses it.
+    topo = catalog.build("vpn", {"vpngw.keepalive_s": 3, "vpngw.hold_s": 9,
+                                 "vpngw.prefix_limit": 5, "vpngw.prefix_limit_retry_s": 2})
+    with Network(topo, run="hbvpn") as net:
         converge.wait_converged(net, timeout=30)
         yield net
 
@@ -57,6 +65,98 @@ def test_one_gateway_instance_down_traffic_goes_through_the_other(vpn):
                       within=60, interval=0.2) is not None
 
 
+@contextmanager
+def capture(net, node: str, pcap, bpf: str):
+    """tcpdump in ``node`` into ``pcap`` while the block runs (it has started when the block does)."""
+    proc = net.nodes[node].popen(["tcpdump", "-i", "any", "-n", "-U", "--immediate-mode", "-w", str(pcap), bpf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        said = b""
+        while b"listening on" not in said:   # tcpdump's last word before it captures
+            line = proc.stderr.readline()
+            assert line, f"tcpdump in {node} did not start: {said!r}"
+            said += line
+        yield
+    finally:
+        stop_process(proc)
+
+
+def mss(pcap, flags: str) -> list[int]:
+    """The MSS option of every TCP segment in ``pcap`` whose flags are exactly ``flags``."""
+    return [dict(p[TCP].options)["MSS"] for p in rdpcap(str(pcap)) if TCP in p and p[TCP].flags == flags]
+
+
+def test_tcp_mss_is_clamped_to_1350_through_the_tunnel_both_ways(vpn, tmp_path):
+    """h1 and vm1 (MTU 1,500) offer MSS 1,460; each SYN arrives across the tunnel with 1,350."""
+    clamp, port = vpn.topo.params["vpn.mss"], 8080
+    server = vpn.nodes["vm1"].popen(["python3", "-m", "http.server", str(port), "--bind", VM1],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        bpf = f"tcp port {port}"
+        with capture(vpn, "h1", tmp_path / "h1.pcap", bpf), capture(vpn, "vm1", tmp_path / "vm1.pcap", bpf):
+            get = ["curl", "-sf", "-o", "/dev/null", "-m", "2", f"http://{VM1}:{port}/"]
+            assert wait_until(lambda: vpn.run_in("h1", get).returncode == 0, within=10, interval=0.2) is not None
+    finally:
+        stop_process(server)
+    sent, received = mss(tmp_path / "h1.pcap", "S"), mss(tmp_path / "vm1.pcap", "S")
+    answered, got = mss(tmp_path / "vm1.pcap", "SA"), mss(tmp_path / "h1.pcap", "SA")
+    print(f"SYN: {sent} left h1, {received} reached vm1; SYN-ACK: {answered} left vm1, {got} reached h1")
+    assert sent and set(sent) == set(answered) == {1460}
+    assert set(received) == set(got) == {clamp}
+
+
+def test_tunnel_mtu_1400_a_bigger_df_packet_gets_frag_needed(vpn):
+    """Either way, 1,400 bytes with DF cross the tunnel; 1,500 get ICMP "fragmentation needed"
+    (mtu 1,400) from the tunnel's entry."""
+    mtu = vpn.topo.params["vpn.mtu"]
+    try:
+        for src, dst in (("h1", VM1), ("vm1", H1)):
+            vpn.run_in(src, ["ip", "route", "flush", "cache"], check=True)   # no PMTU learned before
+
+            def ping(size: int) -> subprocess.CompletedProcess:
+                argv = ["ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", str(size - 28), dst]
+                return vpn.run_in(src, argv, capture_output=True, text=True)
+            big, fits = ping(1500), ping(mtu)
+            print(f"{src} -> {dst}: 1,500 bytes: {big.stdout.splitlines()[1:2]}; {mtu} bytes: rc {fits.returncode}")
+            assert big.returncode != 0 and f"Frag needed and DF set (mtu = {mtu})" in big.stdout
+            assert fits.returncode == 0, fits.stdout
+    finally:
+        for node in ("h1", "vm1"):
+            vpn.run_in(node, ["ip", "route", "flush", "cache"])
+
+
+def test_prefix_limit_drops_the_gateway_sessions_and_they_come_back(vpn):
+    """The device advertises more than the gateway's limit: both instances drop their session
+    (FRR: maximum prefix), the VNet's routes leave the device; withdrawn, the sessions return."""
+    limit = vpn.topo.params["vpngw.prefix_limit"]
+    sessions = {"vpngw0": "169.254.21.2", "vpngw1": "169.254.22.2"}
+
+    def states() -> dict[str, str]:
+        return {gw: peers.bgp_neighbor(vpn, gw, addr).get("bgpState", "") for gw, addr in sessions.items()}
+
+    # With the on-prem /16 that is limit + 2 prefixes: FRR 8.4 keeps a session at limit + 1
+    # (docs/azure.md#prefix-limits), as the ExpressRoute test also allows for.
+    leak = PrefixFlood(router="vpn1", count=limit + 1)
+    leak.inject(vpn)
+    try:
+        dropped = wait_until(lambda: "Established" not in states().values(), within=20, interval=0.1)
+        assert dropped is not None, states()
+        for gw, addr in sessions.items():
+            n = peers.bgp_neighbor(vpn, gw, addr)
+            assert "Maximum Number of Prefixes" in n.get("lastNotificationReason", ""), n
+        assert wait_until(lambda: nexthops(vpn, "vpn1", "10.10.0.0/16") == [], within=10) is not None
+        assert not vpn.ping("h1", VM1)
+        print(f"both sessions dropped {dropped:.1f} s after the leak: {states()}")
+    finally:
+        leak.restore(vpn)
+    back = wait_until(lambda: set(states().values()) == {"Established"}
+                      and nexthops(vpn, "vpn1", "10.10.0.0/16") == ["vpn-tunnel0", "vpn-tunnel1"],
+                      within=30, interval=0.2)
+    assert back is not None, states()
+    print(f"both sessions back {back:.1f} s after the withdraw (retry after {vpn.topo.params['vpngw.prefix_limit_retry_s']} s)")
+    assert vpn.ping("h1", VM1, count=3)
+
+
 @pytest.mark.parametrize("overrides, cause", [
     ({"onprem.vpn_psk_file": "WRONG"}, "AUTHENTICATION_FAILED"),
     ({"onprem.vpn_ike_proposal": "aes128-sha1-modp2048"}, "NO_PROPOSAL_CHOSEN"),
@@ -72,7 +172,7 @@ def test_bad_tunnel_settings_fail_fast_with_the_cause(overrides, cause, tmp_path
         overrides = {"onprem.vpn_psk_file": str(key)}
     t0 = time.monotonic()
     with pytest.raises(TestbedError) as e:
-        with Network(catalog.build("vpn", overrides), run="itvpnbad"):
+        with Network(catalog.build("vpn", overrides), run="hbvpnbad"):
             pass
     took = time.monotonic() - t0
     msg = str(e.value)
@@ -85,7 +185,7 @@ def test_bad_tunnel_settings_fail_fast_with_the_cause(overrides, cause, tmp_path
 def test_the_gateway_accepts_azures_default_proposals(ike, esp):
     """With no custom policy, a device proposing any of Azure's default combinations gets its tunnel."""
     sets = {"onprem.vpn_ike_proposal": ike, "onprem.vpn_esp_proposal": esp}
-    with Network(catalog.build("vpn-active-standby", sets), run="itvpnprop") as net:
+    with Network(catalog.build("vpn-active-standby", sets), run="hbvpnprop") as net:
         st = [r for r in net.tunnels.status() if r["side"] != "standby"]   # the standby waits with no SA
         assert {r["ike_state"] for r in st} == {"ESTABLISHED"} and {r["child_state"] for r in st} == {"INSTALLED"}, st
 
@@ -93,7 +193,7 @@ def test_the_gateway_accepts_azures_default_proposals(ike, esp):
 def test_gatewaysubnet_peering_uses_the_gateways_4_and_5_and_the_devices_loopback():
     """BGP to the GatewaySubnet's .4 and .5 (Azure's first usable addresses) from the device's
     router id on a loopback, multihop through both tunnels."""
-    with Network(catalog.build("vpn", {"vpn.bgp_peering": "gatewaysubnet"}), run="itvpngws") as net:
+    with Network(catalog.build("vpn", {"vpn.bgp_peering": "gatewaysubnet"}), run="hbvpngws") as net:
         converge.wait_converged(net)
         sessions = peers.bgp(net, "vpn1")
         assert {"10.10.255.4", "10.10.255.5"} <= set(sessions)

@@ -96,3 +96,12 @@ def test_a_fib_expectation_names_what_is_wrong_with_a_path():
     assert e.problem([]) == "has 0 next hop(s) in the kernel FIB, want 1"
     assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw-vnet"
     assert FibExpectation("core", "10.10.0.0/16", 2).problem(["core-ce2", "core-ce1"]) is None
+
+
+def test_vpn_gateway_drops_the_device_over_its_prefix_limit_and_retries():
+    topo = catalog.build("vpn", {"vpngw.prefix_limit": 7, "vpngw.prefix_limit_retry_s": 3})
+    for gw, device in (("vpngw0", "169.254.21.2"), ("vpngw1", "169.254.22.2")):
+        assert f"neighbor {device} maximum-prefix 7" in frr_conf(topo.routers[gw], "/tmp/frr.log")
+    assert "maximum-prefix" not in frr_conf(topo.routers["vpn1"], "/tmp/frr.log")
+    retry, = [b for b in topo.behaviours if "vpngw0" in getattr(b, "routers", ())]
+    assert (retry.routers, retry.retry_s) == (("vpngw0", "vpngw1"), 3)
