@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Param] = {
     # --- Azure virtual network and ExpressRoute gateway ---
     # docs/azure.md#expressroute-gateway: the gateway (in the VNet) has ASN 65515.
     "ergw.asn":              Param(65515, "ExpressRoute virtual network gateway AS number"),
+    # docs/azure.md#expressroute-gateway: a gateway has two or more instances, active-active;
+    # maintenance takes them offline one at a time.
+    "ergw.instances":        Param(2, "ExpressRoute gateway instances (ergw0, ergw1), each peering with every MSEE; 1: a single router"),
     "vnet.prefix":           Param("10.10.0.0/16", "VNet address space (what Azure advertises)"),
     "vnet.subnet":           Param("10.10.1.0/24", "VNet subnet of vm1"),
     "vnet.gateway_subnet":   Param("10.10.255.0/24", "GatewaySubnet: links between gateways and the VNet router"),

@@ -49,11 +49,11 @@ def test_lower_customer_timers_are_rendered_on_the_ce_only():
 
 def test_active_active_multipath():
     assert "maximum-paths ibgp 2" in conf("core")
-    assert "maximum-paths 2" in conf("ergw")
+    assert "maximum-paths 2" in conf("ergw0")
 
 
 @pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
-@pytest.mark.parametrize("node", ["core", "ce1", "msee1", "ergw", "vnet"])
+@pytest.mark.parametrize("node", ["core", "ce1", "msee1", "ergw0", "vnet"])
 def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
     path = tmp_path / "frr.conf"
     path.write_text(conf(node))
@@ -63,8 +63,8 @@ def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
 
 def test_a_fib_expectation_names_what_is_wrong_with_a_path():
     from testbed.model.topo import FibExpectation
-    e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw-vnet",))
-    assert e.problem(["ergw-vnet"]) is None
+    e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw0-vnet",))
+    assert e.problem(["ergw0-vnet"]) is None
     assert e.problem([]) == "has 0 next hop(s) in the kernel FIB, want 1"
-    assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw-vnet"
+    assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw0-vnet"
     assert FibExpectation("core", "10.10.0.0/16", 2).problem(["core-ce2", "core-ce1"]) is None
