@@ -16,8 +16,8 @@ from testbed.model.topo import Topology
 # key -> (prefix length, names from the start, names from the end)
 LAYOUT: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
     "onprem.links": (30, ("core-ce1", "core-ce2", "ce1-ce2"), ("core-vpn1",)),
-    "msee.backbone": (30, ("msee1-ergw", "msee2-ergw", "msee1-msee2"), ()),
-    "vnet.gateway_subnet": (30, ("ergw-vnet", "vpngw0-vnet", "vpngw1-vnet"), ()),
+    "msee.backbone": (30, ("msee1-ergw0", "msee2-ergw0", "msee1-msee2", "msee1-ergw1", "msee2-ergw1"), ()),
+    "vnet.gateway_subnet": (30, ("ergw0-vnet", "vpngw0-vnet", "vpngw1-vnet", "ergw1-vnet"), ()),
     "inet.prefix": (30, ("inet-vpn1", "inet-vpngw0", "inet-vpngw1"), ()),
 }
 

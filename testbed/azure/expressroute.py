@@ -1,5 +1,6 @@
 """ExpressRoute as Azure builds it: private peering on two links (primary, secondary), the
-Microsoft edge routers (MSEEs), the ExpressRoute gateway, and the customer's two CEs.
+Microsoft edge routers (MSEEs), the ExpressRoute gateway's instances (ergw0, ergw1: each peers
+with every MSEE of its connections and with the VNet), and the customer's two CEs.
 
 Each number comes from docs/azure.md (private peering, BGP timers, BFD, prefix limits, route
 preference); the CE and MSEE interconnects are the testbed's own (docs/azure.md#what-the-testbed-adds).
@@ -37,15 +38,27 @@ def validate(p: Params) -> None:
     if peering.prefixlen != 29:
         raise TestbedError(f"er.peering_subnet {peering} must be a /29 (Azure splits it into two /30s): fix it.")
     network(p, "msee.backbone")
+    if p["ergw.instances"] not in (1, 2):
+        raise TestbedError(f"ergw.instances is {p['ergw.instances']!r}: give 2 (Azure's default) or 1.")
+
+
+def instances(g: ErGateway, p: Params) -> list[str]:
+    """The routers of gateway ``g``: its name with an instance index (ergw0, ergw1), as the VPN
+    gateway's (docs/azure.md#expressroute-gateway)."""
+    return [f"{g.name}{i}" for i in range(p["ergw.instances"])]
 
 
 def add_gateway(t: Topology, p: Params, g: ErGateway, gateway_subnet: IPv4Network, ids: RouterIds) -> None:
-    """The ExpressRoute gateway in its VNet's GatewaySubnet."""
-    t.router(g.name, asn=p["ergw.asn"], role="azure", router_id=ids.take("10.255.1.2", "10.255.1.0/24"), maximum_paths=2)
-    label = f"{g.name}-{g.vnet}"
-    gw = t.link(g.name, g.vnet, subnet(t, "vnet.gateway_subnet", label, gateway_subnet), label=label, a_host=2, b_host=1)
-    # Azure prefers ExpressRoute over VPN for an identical prefix (weight, see params).
-    t.ebgp(gw, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
+    """The ExpressRoute gateway's instances in its VNet's GatewaySubnet, each with its own link
+    and iBGP session to the VNet, which load-shares over them."""
+    t.er_gateways[g.name] = tuple(instances(g, p))
+    for i, name in enumerate(instances(g, p)):
+        t.router(name, asn=p["ergw.asn"], role="azure", router_id=ids.take(f"10.255.1.{2 + i}", "10.255.1.0/24"),
+                 maximum_paths=2)
+        label = f"{name}-{g.vnet}"
+        gw = t.link(name, g.vnet, subnet(t, "vnet.gateway_subnet", label, gateway_subnet), label=label, a_host=2, b_host=1)
+        # Azure prefers ExpressRoute over VPN for an identical prefix (weight, see params).
+        t.ebgp(gw, label, a_opts={"next_hop_self": True}, b_opts={"weight": p["vnet.er_weight"]})
 
 
 def bfd_profiles(p: Params) -> tuple[BfdProfile, BfdProfile]:
@@ -73,8 +86,9 @@ def msees(index: int) -> tuple[str, str]:
 def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, weight: int,
                 ids: RouterIds, md5_key: str | None = None, onprem_md5_key: str | None = None) -> None:
     """The circuit's two links from its edges (on-prem routers already in ``t``) to its two
-    MSEEs, and the MSEEs' links to the gateway ``gw``; a connection ``weight`` above 0 makes
-    the gateway prefer this circuit's routes (docs/azure.md#route-preference); ``onprem_md5_key``
+    MSEEs, and each MSEE's links to every instance of the gateway ``gw`` (the MSEE load-shares
+    over them); a connection ``weight`` above 0 makes the gateway prefer this circuit's routes
+    (docs/azure.md#route-preference); ``onprem_md5_key``
     is the edges' own key when it differs from the circuit's ``md5_key`` (docs/azure.md#md5)."""
     ce_bfd, msee_bfd = bfd_profiles(p)
     limit = p["msee.prefix_limit_premium"] if c.sku == "premium" or p["er.premium"] else p["msee.prefix_limit"]
@@ -83,7 +97,7 @@ def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, w
         # On-prem prefers ExpressRoute by local preference (150 against 100).
         ce.route_maps.append(RouteMap("ER-IN", [f"set local-preference {local_pref(c, p)}"]))
         t.router(msee, asn=p["msee.asn"], role="azure", router_id=ids.take(f"10.255.2.{msee[4:]}", "10.255.2.0/24"),
-                 route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])])
+                 route_maps=[RouteMap("CUSTOMER-IN", ["set community none"])], maximum_paths=2)
         # The private peering: customer .1, Microsoft .2 of each /30.
         link = t.link(ce.name, msee, er_net, label=f"{c.name}-{leg}", names=(end.interface, None))
         t.path(link.label)
@@ -98,15 +112,16 @@ def add_circuit(t: Topology, p: Params, c: Circuit, index: int, gw: ErGateway, w
                        "max_prefix": limit,
                        # On-prem sees VNet routes with AS path 12076 only (65515 is stripped).
                        "remove_private_as": True})
-        label = f"{msee}-{gw.name}"
-        # ExpressRoute carries packets up to er.mtu and its gateway takes no fragments, while
-        # the customer's interface stays at 1,500 (docs/azure.md#mtu): the limit sits in front
-        # of the gateway, so a larger packet with DF set gets "fragmentation needed" back.
-        bb = t.link(msee, gw.name, subnet(t, "msee.backbone", label), label=label, mtu=p["er.mtu"])
-        t.ebgp(bb, label,
-               a_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"]},
-               b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"],
-                       **({"weight": weight} if weight else {})})
+        for instance in instances(gw, p):
+            label = f"{msee}-{instance}"
+            # ExpressRoute carries packets up to er.mtu and its gateway takes no fragments, while
+            # the customer's interface stays at 1,500 (docs/azure.md#mtu): the limit sits in front
+            # of the gateway, so a larger packet with DF set gets "fragmentation needed" back.
+            bb = t.link(msee, instance, subnet(t, "msee.backbone", label), label=label, mtu=p["er.mtu"])
+            t.ebgp(bb, label,
+                   a_opts={"keepalive_s": p["msee.keepalive_s"], "hold_s": p["msee.hold_s"]},
+                   b_opts={"keepalive_s": p["ergw.keepalive_s"], "hold_s": p["ergw.hold_s"],
+                           **({"weight": weight} if weight else {})})
 
 
 def add_interconnects(t: Topology, p: Params, c: Circuit, index: int, ce_interconnect: bool) -> None:
@@ -185,8 +200,9 @@ def preferred(net: NetworkFile, p: Params) -> list[Circuit]:
 
 def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str, onprem_prefix: str) -> None:
     """Each edge reaches the VNet over its own link and each MSEE on-prem over its own; each
-    gateway reaches on-prem over the MSEEs of the connections with the highest weight; the VNet
-    over its ExpressRoute gateway."""
+    gateway instance reaches on-prem over the MSEEs of the connections with the highest weight;
+    the VNet reaches on-prem over every instance of its ExpressRoute gateway, and so does each
+    MSEE the first VNet."""
     er = net.expressroute
     assert er is not None
     index = {c.name: i for i, c in enumerate(er.circuits)}
@@ -196,6 +212,11 @@ def add_expectations(t: Topology, p: Params, net: NetworkFile, vnet_prefix: str,
                       FibExpectation(msee, onprem_prefix, via=(f"{c.name}-{leg}",))]
     for g in er.gateways:
         best = max(x.routing_weight for x in g.connections)
-        via = tuple(f"{m}-{g.name}" for x in g.connections if x.routing_weight == best for m in msees(index[x.circuit]))
-        t.fib += [FibExpectation(g.name, onprem_prefix, len(via), via=via),
-                  FibExpectation(g.vnet, onprem_prefix, via=(f"{g.name}-{g.vnet}",))]
+        names = instances(g, p)
+        for name in names:
+            via = tuple(f"{m}-{name}" for x in g.connections if x.routing_weight == best for m in msees(index[x.circuit]))
+            t.fib.append(FibExpectation(name, onprem_prefix, len(via), via=via))
+        t.fib.append(FibExpectation(g.vnet, onprem_prefix, len(names), via=tuple(f"{n}-{g.vnet}" for n in names)))
+        if g.vnet == net.vnets[0].name:
+            t.fib += [FibExpectation(m, vnet_prefix, len(names), via=tuple(f"{m}-{n}" for n in names))
+                      for x in g.connections for m in msees(index[x.circuit])]

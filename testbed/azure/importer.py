@@ -249,7 +249,7 @@ class Import:
         er_conns = [c for c in conns if str(c.get("connectiontype", default="")).lower() == "expressroute"]
         gw_entries = []
         for g in er_gws:
-            gname = node_name(g.name, self.taken, "ergw")
+            gname = node_name(g.name, self.taken, "ergw", width=9)
             entry = {"name": gname, "vnet": self.gateway_vnet(g, vnet_names), "connections": []}
             for c in er_conns:
                 if last(c.get("virtualnetworkgateway1", "id")).lower() == g.name.lower():

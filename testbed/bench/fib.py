@@ -11,8 +11,8 @@ Why these choices:
   blackhole only adds BFD's fixed 0.6-0.9 s, see ``er-primary-blackhole``);
 - every Azure router is watched with :class:`testbed.measure.fibwatch.FibWatcher` (each route message
   stamped on receipt) and the last move anywhere counts: where the prefixes move depends on the
-  topology's parameters (with the MSEE interconnect msee1 re-routes them through msee2 and ergw
-  keeps both next hops; without it ergw drops msee1 from each). The kernel flushes the routes
+  topology's parameters (with the MSEE interconnect msee1 re-routes them through msee2 and each
+  ergw instance keeps both next hops; without it each instance drops msee1 from each). The kernel flushes the routes
   on the dead link silently, so the first stamp is a *new* route, never the flush;
 - Premium is on and the MSEE's Premium limit raised above N + the on-prem range, so the MSEE
   keeps the session (10,000 prefixes plus 10.20.0.0/16 would exceed Azure's 10,000);

@@ -24,6 +24,9 @@ RESERVED_ASNS = frozenset({8074, 8075, 12076, *range(65515, 65521)})
 class Param:
     default: Any
     help: str
+    #: not an Azure behaviour but the testbed's own (docs/azure.md#what-the-testbed-adds): results
+    #: list these apart, so that a figure is never read as Azure's without them
+    addition: bool = False
 
 
 # fmt: off
@@ -63,8 +66,8 @@ DEFAULTS: dict[str, Param] = {
     "msee.prefix_limit_retry_s": Param(5, "seconds before the MSEE retries a session it dropped for the prefix limit (unconfirmed)"),
     # Each pair of routers of a circuit talks iBGP over its own link, so that a router whose ER
     # link fails reroutes through its twin at once (docs/azure.md#what-the-testbed-adds).
-    "er.ce_interconnect":    Param(True, "ce1 and ce2 run iBGP over a direct link (on-prem HA pair)"),
-    "er.msee_interconnect":  Param(True, "msee1 and msee2 run iBGP over a direct link (Microsoft's edge pair)"),
+    "er.ce_interconnect":    Param(True, "ce1 and ce2 run iBGP over a direct link (on-prem HA pair)", addition=True),
+    "er.msee_interconnect":  Param(True, "msee1 and msee2 run iBGP over a direct link (Microsoft's edge pair)", addition=True),
     "msee.backbone":         Param("172.31.0.0/24", "pool for MSEE-to-gateway links (Microsoft backbone)"),
     # docs/azure.md#mtu: ExpressRoute carries packets of at most 1,400 bytes and its gateway does
     # not take fragments.
@@ -79,6 +82,9 @@ DEFAULTS: dict[str, Param] = {
     # --- Azure virtual network and ExpressRoute gateway ---
     # docs/azure.md#expressroute-gateway: the gateway (in the VNet) has ASN 65515.
     "ergw.asn":              Param(65515, "ExpressRoute virtual network gateway AS number"),
+    # docs/azure.md#expressroute-gateway: a gateway has two or more instances, active-active;
+    # maintenance takes them offline one at a time.
+    "ergw.instances":        Param(2, "ExpressRoute gateway instances (ergw0, ergw1), each peering with every MSEE; 1: a single router"),
     "vnet.prefix":           Param("10.10.0.0/16", "VNet address space (what Azure advertises)"),
     "vnet.subnet":           Param("10.10.1.0/24", "VNet subnet of vm1"),
     "vnet.gateway_subnet":   Param("10.10.255.0/24", "GatewaySubnet: links between gateways and the VNet router"),
@@ -250,6 +256,10 @@ class Params(Mapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+    def additions(self) -> dict[str, Any]:
+        """The values of the parameters that are testbed additions, not Azure behaviours."""
+        return {k: v for k, v in self._values.items() if self._known[k].addition}
 
 
 def network(params: Params, key: str) -> ipaddress.IPv4Network:

@@ -192,6 +192,8 @@ class Topology:
     configs: dict[str, Path] = field(default_factory=dict)
     # ExpressRoute circuits: name -> the labels of its links, the one on-prem prefers first
     circuits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # ExpressRoute gateways: name -> the routers of its instances (ergw0, ergw1)
+    er_gateways: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
     # what the topology was built from: a catalog name or a network file's path (a running
     # run is rebuilt from it)

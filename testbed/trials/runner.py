@@ -354,6 +354,8 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
         "description": scenario.summary, "topology": topology,
         "fault": scenario.fault(topo).describe(), "trials_planned": trials_n,
         "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
+        # docs/azure.md#what-the-testbed-adds: parts Azure does not document, which shape the figures
+        "testbed_additions": topo.params.additions(),
         "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
         "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},
     })

@@ -137,6 +137,17 @@ def primary_leg(net: Topology, needs: str) -> Link:
     return net.link_named(net.circuit_named(0, needs)[1][0])
 
 
+def er_instances(net: Topology, needs: str) -> tuple[str, ...]:
+    """The instances of the network's first ExpressRoute gateway, or one sentence saying
+    ``needs`` needs two."""
+    have = next(iter(net.er_gateways.values()), ())
+    if len(have) < 2:
+        what = f"one with {len(have)} instance" if have else "none"
+        raise TestbedError(f"{needs} needs an ExpressRoute gateway with 2 instances but {net.name} has {what}: "
+                           "run it on a network with ExpressRoute and ergw.instances=2 (networks/expressroute.yaml).")
+    return have
+
+
 def vpn_tunnel(net: Topology, index: int, needs: str) -> Tunnel:
     """The ``index``-th tunnel of the VPN, or one sentence saying ``needs`` needs more."""
     if index >= len(net.tunnels):

@@ -9,6 +9,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 from testbed.measure.flowplan import MAX_FLOWS
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
+from testbed.runtime import state
 from testbed.system import preflight
 from testbed.ui.common import add_param_opts, console, overrides
 
@@ -44,7 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
                 raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
             opts = runner.Options(trials=args.trials, overrides=overrides(args), out=Path(args.out), pcap=args.pcap,
-                                  flows=args.flows, rate=args.rate, network=args.network)
+                                  flows=args.flows, rate=args.rate, network=args.network,
+                                  **({"run_name": args.name} if args.name else {}))
             done.append(runner.run(sc, opts))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
@@ -130,6 +132,8 @@ def register_run(sp: argparse.ArgumentParser) -> None:
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.add_argument("--name", type=state.check_run_name,
+                    help="run name of the network the trials run on, so several runs can coexist (default: from the process id)")
     sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
                     help="probe flows each way, ports planned so every equal-cost path carries some (default %(default)s)")
     sp.add_argument("--rate", type=float, default=DEFAULT_RATE,

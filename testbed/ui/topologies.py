@@ -17,7 +17,8 @@ from testbed.ui.common import add_param_opts, overrides
 def cmd_params(args: argparse.Namespace) -> int:
     p = params_mod.Params({}, extra=catalog.extra_params(args.topology) if args.topology else None)
     for key in p:
-        print(f"{key:30} {str(p[key]):22} {p.help(key)}")
+        mark = " [testbed addition, not Azure]" if key in p.additions() else ""
+        print(f"{key:30} {str(p[key]):22} {p.help(key)}{mark}")
     return 0
 
 

@@ -47,7 +47,8 @@ def test_vnet_prefix_reaches_onprem_with_as_path_12076_only(er):
 
 def test_active_active_ecmp_both_directions(er):
     assert fib_nexthops(er, "core", "10.10.0.0/16") == ["core-ce1", "core-ce2"]
-    assert fib_nexthops(er, "ergw", "10.20.0.0/16") == ["msee1-ergw", "msee2-ergw"]
+    for i in (0, 1):
+        assert fib_nexthops(er, f"ergw{i}", "10.20.0.0/16") == [f"msee1-ergw{i}", f"msee2-ergw{i}"]
     assert er.ping("h1", "10.10.1.4") and er.ping("vm1", "10.20.1.10")
 
 
@@ -91,11 +92,17 @@ def test_communities_the_customer_sends_are_ignored(er):
         soft_in(True)
         assert poll(lambda: [] if communities("msee1", "192.168.100.129") == [None] else ["still there"], 10, 0.2).ok
         time.sleep(1)   # the gateway has had msee1's update
-        assert communities("ergw") and COMMUNITY not in str(communities("ergw"))
+        assert communities("ergw0") and COMMUNITY not in str(communities("ergw0"))
     finally:
         soft_in(True)
         ce1.apply("router bgp 65020\n address-family ipv4 unicast\n  no neighbor 192.168.100.130 route-map TAG out\n")
         ce1.command("clear bgp ipv4 unicast 192.168.100.130 soft out")
+
+
+def test_vnet_and_msees_load_share_over_both_gateway_instances(er):
+    assert fib_nexthops(er, "vnet", "10.20.0.0/16") == ["ergw0-vnet", "ergw1-vnet"]
+    for msee in ("msee1", "msee2"):
+        assert fib_nexthops(er, msee, "10.10.0.0/16") == [f"{msee}-ergw0", f"{msee}-ergw1"]
 
 
 def _flood(n: int) -> tuple[str, str]:

@@ -121,8 +121,9 @@ def test_two_circuits_prefer_amsterdam_and_keep_spokes_apart():
     topo = catalog.build("two-circuits-hub-spoke")
     assert list(topo.circuits) == ["ams", "fra"]
     assert topo.routers["ams1"].route_maps[0].lines == ["set local-preference 200"]
-    ergw = {n.label: n.weight for n in topo.routers["ergw"].neighbors}
-    assert ergw["msee1-ergw"] == 100 and ergw["msee3-ergw"] is None
+    for i in (0, 1):
+        ergw = {n.label: n.weight for n in topo.routers[f"ergw{i}"].neighbors}
+        assert ergw[f"msee1-ergw{i}"] == 100 and ergw[f"msee3-ergw{i}"] is None
     to_spoke1 = next(m for m in topo.routers["hub"].route_maps if m.name == "TO-SPOKE1")
     assert to_spoke1.deny == ["10.102.0.0/16"]      # spoke2's space never reaches spoke1
 
@@ -173,3 +174,25 @@ def test_an_onprem_md5_key_of_its_own_reaches_the_edges_only(tmp_path):
     (tmp_path / "own.key").write_text("two words\n")
     with pytest.raises(TestbedError, match="MD5 key file .*own.key of onprem.md5_key_file must hold one word"):
         catalog.build(str(tmp_path / "net.yaml"), {"onprem.md5_key_file": str(tmp_path / "own.key")})
+
+
+def test_the_er_gateway_is_two_instances_each_peering_with_every_msee():
+    topo = catalog.build("expressroute")
+    assert [r for r in topo.routers if r.startswith("ergw")] == ["ergw0", "ergw1"]
+    for msee in ("msee1", "msee2"):
+        assert {n.label for n in topo.routers[msee].neighbors} >= {f"{msee}-ergw0", f"{msee}-ergw1"}
+    fib = {(e.node, e.prefix): e for e in topo.fib}
+    assert fib[("vnet", "10.20.0.0/16")].via == ("ergw0-vnet", "ergw1-vnet")
+    assert fib[("msee1", "10.10.0.0/16")].via == ("msee1-ergw0", "msee1-ergw1")
+    assert fib[("ergw1", "10.20.0.0/16")].via == ("msee1-ergw1", "msee2-ergw1")
+
+
+def test_one_er_gateway_instance_is_a_single_router():
+    topo = catalog.build("expressroute", {"ergw.instances": 1})
+    assert [r for r in topo.routers if r.startswith("ergw")] == ["ergw0"]
+    assert next(e for e in topo.fib if e.node == "vnet").via == ("ergw0-vnet",)
+
+
+def test_three_er_gateway_instances_are_refused():
+    with pytest.raises(TestbedError, match="ergw.instances"):
+        catalog.build("expressroute", {"ergw.instances": 3})

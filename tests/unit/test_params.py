@@ -8,11 +8,16 @@ from testbed.model.params import Params, load_file, parse_sets
 
 def test_defaults_are_azure_values():
     p = Params()
-    assert p["msee.asn"] == 12076 and p["ergw.asn"] == 65515
+    assert p["msee.asn"] == 12076 and p["ergw.asn"] == 65515 and p["ergw.instances"] == 2
     assert (p["msee.keepalive_s"], p["msee.hold_s"]) == (60, 180)
     assert (p["bfd.interval_ms"], p["bfd.multiplier"]) == (300, 3)
     assert p.prefix_limit() == 4000
     assert Params({"er.premium": "true"}).prefix_limit() == 10000
+
+
+def test_the_interconnects_are_listed_as_testbed_additions():
+    assert Params().additions() == {"er.ce_interconnect": True, "er.msee_interconnect": True}
+    assert Params({"er.msee_interconnect": "false"}).additions()["er.msee_interconnect"] is False
 
 
 def test_set_coerces_to_the_default_type():

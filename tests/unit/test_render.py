@@ -62,9 +62,9 @@ def test_negotiated_bfd_is_the_slower_side_and_each_detects_by_the_others_multip
 
 def test_the_er_mtu_sits_on_the_msee_gateway_links_and_the_peering_stays_at_1500():
     topo = catalog.build("expressroute")
-    assert {(e.node, e.mtu) for m in ("msee1", "msee2") for e in (topo.link_by_label(f"{m}-ergw").a,
-                                                                  topo.link_by_label(f"{m}-ergw").b)} \
-        == {("msee1", 1400), ("msee2", 1400), ("ergw", 1400)}
+    links = [topo.link_by_label(f"{m}-ergw{i}") for m in ("msee1", "msee2") for i in (0, 1)]
+    assert {(e.node, e.mtu) for link in links for e in (link.a, link.b)} \
+        == {("msee1", 1400), ("msee2", 1400), ("ergw0", 1400), ("ergw1", 1400)}
     assert topo.link_by_label("er-primary").a.mtu is None
     with pytest.raises(TestbedError, match="er.mtu 9000 must lie in 576-1500"):
         catalog.build("expressroute", {"er.mtu": 9000})
@@ -77,11 +77,11 @@ def test_lower_customer_timers_are_rendered_on_the_ce_only():
 
 def test_active_active_multipath():
     assert "maximum-paths ibgp 2" in conf("core")
-    assert "maximum-paths 2" in conf("ergw")
+    assert "maximum-paths 2" in conf("ergw0")
 
 
 @pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
-@pytest.mark.parametrize("node", ["core", "ce1", "msee1", "ergw", "vnet"])
+@pytest.mark.parametrize("node", ["core", "ce1", "msee1", "ergw0", "vnet"])
 def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
     path = tmp_path / "frr.conf"
     path.write_text(conf(node))
@@ -91,10 +91,10 @@ def test_rendered_configs_pass_frr_dry_run(node, tmp_path):
 
 def test_a_fib_expectation_names_what_is_wrong_with_a_path():
     from testbed.model.topo import FibExpectation
-    e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw-vnet",))
-    assert e.problem(["ergw-vnet"]) is None
+    e = FibExpectation("vnet", "10.20.0.0/16", via=("ergw0-vnet",))
+    assert e.problem(["ergw0-vnet"]) is None
     assert e.problem([]) == "has 0 next hop(s) in the kernel FIB, want 1"
-    assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw-vnet"
+    assert e.problem(["vpngw0-vnet", "vpngw1-vnet"]) == "goes via vpngw0-vnet, vpngw1-vnet, want ergw0-vnet"
     assert FibExpectation("core", "10.10.0.0/16", 2).problem(["core-ce2", "core-ce1"]) is None
 
 

@@ -32,6 +32,7 @@ def verdict(name: str, t: Trial, **sets):
 def test_every_scenario_loads_and_names_match_files():
     names = scenario.names()
     assert {"er-primary-link-down", "er-primary-blackhole", "er-primary-blackhole-no-bfd", "msee-maintenance",
+            "ergw-maintenance",
             "prefix-limit-exceeded", "ce-bgpd-crash", "er-link-flap"} <= set(names)
     for n in names:
         sc = scenario.load(n)

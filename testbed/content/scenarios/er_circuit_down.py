@@ -6,7 +6,7 @@ to fall back to (``--network``).
 
 Microsoft's lab figure for this failover with BFD is "a few seconds (less than 10)"; here the
 window is the BFD detection ((M-1)*I, M*I] plus the withdraw's way through at most three BGP
-speakers per direction (ce/msee, core/ergw, vnet)."""
+speakers per direction (ce/msee, core/an ergw instance, vnet)."""
 from testbed.faults import Blackhole, Together
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial

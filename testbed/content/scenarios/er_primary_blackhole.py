@@ -2,7 +2,12 @@
 BFD declares the peer down after M missed intervals, BGP withdraws, the FIBs follow.
 
 BFD detection of a silent failure falls in ((M-1)*I, M*I] (transmit jitter 75-100 % of I);
-each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for the reverse)."""
+each direction is detected by its own side (ce1 for on-prem -> Azure, msee1 for the reverse).
+
+The reaction allowance is one BGP speaker per direction: it needs the CE and MSEE interconnects
+(er.ce_interconnect, er.msee_interconnect, the defaults; testbed additions). Without them two
+speakers react in series (about 120 ms) and a detection late in the BFD window ends past the
+bound (docs/azure.md#what-the-testbed-adds)."""
 from testbed.faults import Blackhole
 from testbed.model.topo import Topology
 from testbed.results.trial import Trial

@@ -121,7 +121,11 @@ class ErConnection(Strict):
 
 
 class ErGateway(Strict):
-    name: NodeName = "ergw"
+    """An ExpressRoute gateway: instances NAME0 and NAME1 (ergw.instances), each peering with
+    every MSEE of its connections (docs/azure.md#expressroute-gateway); the file names the
+    gateway, never an instance."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,8}$")] = "ergw"
     vnet: NodeName = "vnet"
     connections: list[ErConnection] = Field(min_length=1)
 
