@@ -43,5 +43,8 @@ def print_status(st: dict) -> None:
                       str(row.get("child_state")), str(row.get("established_s")), str(row.get("bytes_in")),
                       str(row.get("bytes_out")))
         con.print(v)
+        for row in st["tunnels"]:
+            if row.get("reason"):
+                con.print(f"[red]{row['tunnel']} at {row['node']} is down:[/] {row['reason']}", highlight=False)
     for error in st.get("errors", []):
         con.print(f"[red]error:[/] {error}", highlight=False)

@@ -10,7 +10,7 @@ from scapy.utils import rdpcap
 from test_hybrid_live import nexthops, wait_until
 
 from testbed.errors import TestbedError
-from testbed.faults import LinkDown, PrefixFlood
+from testbed.faults import Blackhole, KeyChange, LinkDown, PrefixFlood
 from testbed.model import catalog
 from testbed.observe import converge, peers
 from testbed.runtime.net import Network
@@ -26,7 +26,7 @@ def vpn():
     # The prefix limit (4,000) is lowered so that a handful of prefixes crosses it.
     topo = catalog.build("vpn", {"vpngw.keepalive_s": 3, "vpngw.hold_s": 9,
                                  "vpngw.prefix_limit": 5, "vpngw.prefix_limit_retry_s": 2})
-    with Network(topo, run="hbvpn") as net:
+    with Network(topo, run="itvpn") as net:
         converge.wait_converged(net, timeout=30)
         yield net
 
@@ -155,6 +155,51 @@ def test_prefix_limit_drops_the_gateway_sessions_and_they_come_back(vpn):
     assert back is not None, states()
     print(f"both sessions back {back:.1f} s after the withdraw (retry after {vpn.topo.params['vpngw.prefix_limit_retry_s']} s)")
     assert vpn.ping("h1", VM1, count=3)
+
+
+def both_tunnels(net) -> bool:
+    return (nexthops(net, "vpn1", "10.10.0.0/16") == ["vpn-tunnel0", "vpn-tunnel1"]
+            and nexthops(net, "vnet", "10.20.0.0/16") == ["vpngw0-vnet", "vpngw1-vnet"])
+
+
+def test_a_changed_shared_key_keeps_the_tunnel_down_and_status_says_why(vpn):
+    fault = KeyChange("vpn-tunnel0")
+    fault.inject(vpn)
+    try:
+        row = next(r for r in vpn.tunnels.status() if r["tunnel"] == "vpn-tunnel0" and r["side"] == "on-prem")
+        assert row["child_state"] != "INSTALLED" and "AUTHENTICATION_FAILED" in row["reason"], row
+        # both ends' TUN devices lost carrier with the SA, and the BGP sessions over them went
+        assert wait_until(lambda: nexthops(vpn, "vpn1", "10.10.0.0/16") == ["vpn-tunnel1"]
+                          and nexthops(vpn, "vnet", "10.20.0.0/16") == ["vpngw1-vnet"], within=10) is not None
+        assert "NO-CARRIER" in vpn.nodes["vpn1"].cmd("ip link show dev ipsec0")
+        assert "NO-CARRIER" in vpn.nodes["vpngw0"].cmd("ip link show dev ipsec0")
+        time.sleep(3)   # the device does not get back in with its old key
+        assert nexthops(vpn, "vpn1", "10.10.0.0/16") == ["vpn-tunnel1"]
+    finally:
+        fault.restore(vpn)
+    assert wait_until(lambda: both_tunnels(vpn), within=30, interval=0.2) is not None
+
+
+def test_a_silent_tunnel_is_found_dead_by_dead_peer_detection_and_its_routes_move():
+    """Nothing crosses tunnel 0 (ESP and IKE dropped at the gateway's public address): with a
+    DPD timeout of 9 s (3 s idle, retransmits after 2 and 4 s) and BGP's 180 s hold time, DPD
+    ends it, the TUN devices lose carrier, and both sides route over tunnel 1."""
+    with Network(catalog.build("vpn", {"vpn.dpd_timeout_s": 9}), run="itvpndpd") as net:
+        converge.wait_converged(net, timeout=30)
+        fault = Blackhole(link="inet-vpngw0", node="vpngw0")
+        fault.inject(net)
+        try:
+            moved = wait_until(lambda: nexthops(net, "vpn1", "10.10.0.0/16") == ["vpn-tunnel1"]
+                               and nexthops(net, "vnet", "10.20.0.0/16") == ["vpngw1-vnet"], within=20, interval=0.1)
+            assert moved is not None
+            print(f"both sides moved to tunnel 1 {moved:.2f} s after the tunnel went silent (DPD 9 s)")
+            assert 8.0 < moved < 11.0
+            assert net.ping("h1", VM1, count=3) and net.ping("vm1", H1, count=3)
+        finally:
+            fault.restore(net)
+        back = wait_until(lambda: both_tunnels(net), within=30, interval=0.2)
+        assert back is not None
+        print(f"tunnel 0 carried traffic again {back:.1f} s after restore")
 
 
 @pytest.mark.parametrize("overrides, cause", [
