@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from testbed.azure.expressroute import bfd_negotiated
 from testbed.errors import TestbedError
-from testbed.faults import Fault, Takeover
+from testbed.faults import Fault, SessionShutdown, Takeover, Together
 from testbed.model import content
 from testbed.model.params import Params
 from testbed.model.topo import Link, Topology, Tunnel
@@ -146,6 +146,23 @@ def er_instances(net: Topology, needs: str) -> tuple[str, ...]:
         raise TestbedError(f"{needs} needs an ExpressRoute gateway with 2 instances but {net.name} has {what}: "
                            "run it on a network with ExpressRoute and ergw.instances=2 (networks/expressroute.yaml).")
     return have
+
+
+#: a gateway instance in maintenance: its own bgpd, then its peers' ECMP, and propagation
+MAINTENANCE_MS = REACTION_MS + FRR_SPEAKER_MS
+
+
+def maintenance(net: Topology, instance: str) -> Together:
+    """Azure's maintenance of one gateway instance: its BGP sessions shut down (a Cease its
+    peers act on at once; docs/azure.md#inferred-or-unconfirmed)."""
+    return Together([SessionShutdown(instance, n.label) for n in net.routers[instance].neighbors],
+                    what=f"{instance} in maintenance: its BGP sessions shut down (Cease)")
+
+
+def maintained(t: "Trial") -> Verdict:
+    """The flows of the instance in maintenance moved within :data:`MAINTENANCE_MS`, and back."""
+    why = f"the instance's bgpd, then its peers' ECMP, {FRR_SPEAKER_MS:g} ms each, + 40 ms"
+    return all_of(outage_below(t, MAINTENANCE_MS, why), outage_below(t, MAINTENANCE_MS, why, restore=True))
 
 
 def vpn_tunnel(net: Topology, index: int, needs: str) -> Tunnel:
