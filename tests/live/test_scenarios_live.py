@@ -13,7 +13,11 @@ IN_DETAIL = {"er-primary-link-down", "er-primary-blackhole"}
 SUITE_SETS = {"vpn-instance-down": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3},
               # a takeover of seconds, not a minute; the device's session outlives the planned one
               "vpngw-planned-maintenance": {"vpngw.takeover_planned_s": 3, "vpngw.keepalive_s": 2, "vpngw.hold_s": 9},
-              "vpngw-unplanned-failover": {"vpngw.takeover_unplanned_s": 8, "vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
+              "vpngw-unplanned-failover": {"vpngw.takeover_unplanned_s": 8, "vpngw.keepalive_s": 1, "vpngw.hold_s": 3},
+              # Azure's lowest dead peer detection timeout, 9 s, where the scenario waits it out
+              "vpn-tunnel-silent": {"vpn.dpd_timeout_s": 9},
+              "vpngw-ike-daemon-killed": {"vpn.dpd_timeout_s": 9},
+              "vpn-tunnel-silent-hold": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
 # the circuit scenarios on a user's network: Amsterdam fails over to Frankfurt, then both to the VPN
 SUITE_NETWORKS = {"er-circuit-down": "two-circuits-hub-spoke",
                   "er-all-circuits-down": "two-circuits-hub-spoke"}
