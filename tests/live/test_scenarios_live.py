@@ -17,7 +17,7 @@ SUITE_SETS = {"vpn-instance-down": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3},
               # Azure's lowest dead peer detection timeout, 9 s, where the scenario waits it out
               "vpn-tunnel-silent": {"vpn.dpd_timeout_s": 9},
               "vpngw-ike-daemon-killed": {"vpn.dpd_timeout_s": 9},
-              "vpn-tunnel-silent-hold": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3}}
+              "vpn-tunnel-silent-hold": {"vpngw.keepalive_s": 1, "vpngw.hold_s": 3, "vpn.dpd_timeout_s": 9}}
 # the circuit scenarios on a user's network: Amsterdam fails over to Frankfurt, then both to the VPN
 SUITE_NETWORKS = {"er-circuit-down": "two-circuits-hub-spoke",
                   "er-all-circuits-down": "two-circuits-hub-spoke"}

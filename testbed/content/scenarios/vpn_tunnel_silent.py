@@ -25,12 +25,16 @@ NAME = "vpn-tunnel-silent"
 
 
 def silent(net: Topology, needs: str) -> Blackhole:
-    """Everything to and from the public address of tunnel 0's gateway instance dropped there."""
+    """Everything to and from the public address of tunnel 0's gateway instance dropped there,
+    until dead peer detection has ended whatever detector came first: a DPD exchange still
+    retransmitting at restore would end the tunnel later, in the next trial."""
     t = vpn_tunnel(net, 0, needs)
     vpn_tunnel(net, 1, needs)  # somewhere for its flows to go
     public = next(l for l in net.links_of(t.azure)
                   if str(l.end(t.azure).addr.ip) == t.azure_outer)
-    return Blackhole(link=public.label, node=t.azure)
+    fault = Blackhole(link=public.label, node=t.azure)
+    fault.settle, fault.hold_s = "hold", net.params["vpn.dpd_timeout_s"] + 2.0
+    return fault
 
 
 def expect(net: Topology, t: Trial, needs: str) -> Verdict:
@@ -42,8 +46,8 @@ def expect(net: Topology, t: Trial, needs: str) -> Verdict:
 
 
 def silent_scenario(name: str, summary: str, params: dict[str, Any]) -> Scenario:
-    """Tunnel 0 silent on the VPN network with ``params``; the network settles once the
-    first detector has fired, and the tunnel returns within a retransmission cycle of restore."""
+    """Tunnel 0 silent on the VPN network with ``params``; the tunnel returns within a
+    retransmission cycle of restore."""
     return Scenario(
         name=name,
         topology="vpn",
@@ -52,7 +56,6 @@ def silent_scenario(name: str, summary: str, params: dict[str, Any]) -> Scenario
         params=params,
         expect=lambda net, t: expect(net, t, name),
         trials=3,
-        deadline_s=lambda p: dead_tunnel_ms(p)[1] / 1000 + 10,
     )
 
 

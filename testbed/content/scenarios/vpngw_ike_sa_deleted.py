@@ -45,5 +45,4 @@ SCENARIO = Scenario(
     fault=deleted,
     expect=expect,
     trials=3,
-    deadline_s=lambda p: BACK_S + 10,
 )
