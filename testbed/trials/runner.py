@@ -348,7 +348,10 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
         raise TestbedError(f"topology {topo.name} declares no probe endpoints (Topology.endpoints), so "
                            f"scenario {scenario.name} cannot measure it: name its two hosts in the topology.")
     scenario.fault(topo).check(topo)
-    trials_n = opts.trials or scenario.trials
+    trials_n = scenario.trials if opts.trials is None else opts.trials
+    if trials_n < 1:
+        raise TestbedError(f"{trials_n} trials is not a run: ask for at least 1 (--trials 1), or leave "
+                           f"--trials out for the scenario's {scenario.trials}.")
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     writer = RunWriter(opts.out, scenario.name, started, {
         "description": scenario.summary, "topology": topology,
@@ -367,6 +370,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     try:
         with Network(topo, run=opts.run_name) as net:
             notes.append(f"converged in {converge.wait_converged(net).total_s:.1f} s")
+            net.check_behaviours()
             points = pathmark.mark_points(topo)
             pathmark.install(net, points)
             reference = fib_snapshot(net)
@@ -384,6 +388,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
                     advance(trial)
                     if on_trial:
                         on_trial(trial)
+                    net.check_behaviours()  # the trial is on disk; a dead behaviour ends the run
                     if not trial.restored:
                         _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
                         break

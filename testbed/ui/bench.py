@@ -5,19 +5,17 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
 from testbed.system import preflight
-from testbed.ui.common import console
+from testbed.ui.common import console, out_dir
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from testbed.bench import report as bench_report
     from testbed.bench import run as bench
     from testbed.runtime.net import Interrupted, install_signal_handlers
+    out = out_dir(args.out or f"results/bench/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     preflight.check(vpn=True)
     install_signal_handlers()  # Ctrl-C/SIGTERM unwind through every network's clean-up
-    out = Path(args.out or f"results/bench/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     con = console()
     say = (lambda msg: None) if args.json else (lambda msg: con.print(msg, style="dim"))
     try:
