@@ -87,3 +87,9 @@ def test_marks_are_read_back_from_the_probe_flags():
                      1: {"before": "er-primary", "during": "er-primary"}}
     series = pathmark.traffic(recs, names, 0, 99_000_000, bucket_ms=10)
     assert series["er-primary"][0] == 20 and series["er-secondary"][5] == 10 and len(series["er-primary"]) == 10
+
+
+def test_the_package_docstring_names_every_fault_it_exports():
+    """The docstring is the catalogue people read: it must match what exists."""
+    doc = faults.__doc__ or ""
+    assert [name for name in faults.__all__ if name != "Fault" and f"``{name}``" not in doc] == []
