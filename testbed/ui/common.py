@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from testbed.errors import TestbedError
 from testbed.model import params as params_mod
@@ -19,15 +21,26 @@ def overrides(args: argparse.Namespace) -> dict:
     return out
 
 
-def out_dir(path: str | Path) -> Path:
-    """A results directory given on the command line, made now so that a path that cannot be
-    written fails before anything starts."""
+@contextmanager
+def out_dir(path: str | Path) -> Iterator[Path]:
+    """A results directory given on the command line: made now, so that a path that cannot be
+    written fails before anything starts, and removed again if the command fails before
+    writing into it (nothing left behind)."""
     out = Path(path)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise TestbedError(f"cannot make the results directory {out} ({e.strerror}): give --out a directory you can write.") from e
-    return out
+    try:
+        yield out
+    except BaseException:
+        for d in made:
+            try:
+                d.rmdir()  # only while empty: results already written stay
+            except OSError:
+                break
+        raise
 
 
 def at_least_one(text: str) -> int:

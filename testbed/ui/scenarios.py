@@ -39,16 +39,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
     if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
         raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
-    out = out_dir(args.out)
-    preflight.check(vpn=True)
-    install_signal_handlers()
     done = []
     try:
-        for sc in scenarios:
-            opts = runner.Options(trials=args.trials, overrides=overrides(args), out=out, pcap=args.pcap,
-                                  flows=args.flows, rate=args.rate, network=args.network,
-                                  **({"run_name": args.name} if args.name else {}))
-            done.append(runner.run(sc, opts))
+        with out_dir(args.out) as out:
+            preflight.check(vpn=True)
+            install_signal_handlers()
+            for sc in scenarios:
+                opts = runner.Options(trials=args.trials, overrides=overrides(args), out=out, pcap=args.pcap,
+                                      flows=args.flows, rate=args.rate, network=args.network,
+                                      **({"run_name": args.name} if args.name else {}))
+                done.append(runner.run(sc, opts))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130
