@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,7 +122,16 @@ class FrrRouter:
         return vtysh_json(self.instance, command)
 
 
+class DaemonDown(TestbedError):
+    """vtysh could not reach a daemon of the instance: it is not running (killed by a fault)."""
+
+
+_NOT_RUNNING = re.compile(r"^(\w+ is not running|Exiting: failed to connect to any daemons)", re.M)
+
+
 def vtysh(instance: str, *commands: str, timeout: float = 10.0) -> str:
+    """``commands`` through vtysh; their output. vtysh exits non-zero on a command it rejects
+    and on a daemon it cannot reach: both raise (``DaemonDown`` for the second)."""
     args = ["vtysh", "-N", instance]
     for c in commands:
         args += ["-c", c]
@@ -129,15 +139,26 @@ def vtysh(instance: str, *commands: str, timeout: float = 10.0) -> str:
         res = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise TestbedError(f"vtysh on {instance} did not answer within {timeout:.0f} s: is the node up?") from e
+    if res.returncode != 0:
+        # vtysh also complains on stderr that INSTANCE/vtysh.conf is missing: noise, not the cause
+        said = [line.strip() for line in (res.stdout + res.stderr).splitlines()
+                if line.strip() and "vtysh.conf" not in line]
+        cause = "; ".join(said)[:200] or f"exit code {res.returncode}"
+        if _NOT_RUNNING.search(res.stdout + res.stderr):
+            raise DaemonDown(f"vtysh on {instance} cannot reach a daemon ({cause}): is the router's daemon running?")
+        raise TestbedError(f"vtysh on {instance} rejected {' / '.join(commands)[:120]!r} ({cause}): "
+                           "this is a testbed bug, please report it.")
     return res.stdout
 
 
 def vtysh_json(instance: str, command: str) -> Any:
+    """The JSON a ``show ... json`` command prints; anything else raises."""
     out = vtysh(instance, command)
     try:
-        return json.loads(out) if out.strip() else {}
-    except json.JSONDecodeError:
-        return {}
+        return json.loads(out)
+    except json.JSONDecodeError as e:
+        raise TestbedError(f"vtysh on {instance} answered {command!r} with no JSON "
+                           f"({' '.join(out.split())[:120]!r}): this is a testbed bug, please report it.") from e
 
 
 def leftover_instances(run: str | None = None) -> list[Path]:

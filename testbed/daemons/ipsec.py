@@ -11,13 +11,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from testbed.daemons.strongswan import Charon, TunnelSpec, failure_reason, kill_leftovers
+from testbed.daemons.strongswan import Charon, TunnelSpec, dataplane, failure_reason, kill_leftovers
 from testbed.errors import TestbedError
 from testbed.model.params import Params
 from testbed.model.topo import Topology, Tunnel
 from testbed.system import nft
 
-DATAPLANE = "kernel-libipsec (userspace ESP over TUN)"
 MSS_TABLE = "tbvpn"
 
 
@@ -156,9 +155,10 @@ class Tunnels:
                     st = c.status()
                 except (TestbedError, OSError) as e:
                     st = {"ike_state": "down", "child_state": None, "error": str(e)[:120]}
+                log = c.log_text()
                 if st.get("child_state") != "INSTALLED":
-                    st["reason"] = failure_reason(c.log_text()) or st.get("error")
-                rows.append({"tunnel": t.label, "node": node, "side": side, "dataplane": DATAPLANE, **st})
+                    st["reason"] = failure_reason(log) or st.get("error")
+                rows.append({"tunnel": t.label, "node": node, "side": side, "dataplane": dataplane(log), **st})
         return rows
 
     def charon(self, t: Tunnel, side: str) -> Charon:

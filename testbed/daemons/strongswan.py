@@ -233,6 +233,7 @@ _FAILURES = (
 
 _CHILD_ESTABLISHED = re.compile(r"CHILD_SA \S+ established")
 _TUN_CREATED = re.compile(r"created TUN device: (\S+)")
+_PLUGINS_LOADED = re.compile(r"loaded plugins: (.*)")
 
 
 def _match_failure(log_text: str) -> tuple[_Failure, str] | None:
@@ -250,6 +251,20 @@ def failure_reason(log_text: str) -> str | None:
     """One sentence explaining why the tunnel in this charon log is not up, or None."""
     found = _match_failure(log_text)
     return found[1] if found else None
+
+
+def dataplane(log_text: str) -> str:
+    """Where this charon's ESP runs, as its log says: the plugins it loaded and the TUN device
+    kernel-libipsec created (the testbed's: userspace ESP), or the kernel's XFRM."""
+    loaded = _PLUGINS_LOADED.findall(log_text)
+    if not loaded:
+        return "unknown (charon's log names no loaded plugins)"
+    plugins = loaded[-1].split()
+    if "kernel-libipsec" in plugins:
+        if _TUN_CREATED.search(log_text):
+            return "kernel-libipsec (userspace ESP over TUN)"
+        return "kernel-libipsec, but no TUN device created"
+    return "kernel XFRM (kernel-netlink)" if "kernel-netlink" in plugins else "none (no kernel IPsec plugin loaded)"
 
 
 def _is_our_charon(pid: int, conf: Path) -> bool:

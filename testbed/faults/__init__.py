@@ -13,7 +13,15 @@ network should do after ``inject``: ``"change"`` (the FIB changes, then holds st
 ``"baseline"`` (the fault undoes itself, e.g. a flap: wait for the baseline) or ``"hold"``
 (nothing need change: keep the fault for ``hold_s``).
 
-A scenario takes its faults from here; each kind lives in a module of its own.
+A scenario takes its faults from here; each kind lives in a module of its own:
+
+- links (``link``): ``LinkDown`` (carrier lost), ``LinkFlap``;
+- silent drops inside a node (``drop``, nftables): ``Blackhole``, ``RandomLoss``; ``Delay`` (``delay``, netem);
+- BGP (``bgp``): ``SessionReset``, ``SessionShutdown``, ``PrefixFlood``, ``MoreSpecific``, ``AsPathPrepend``;
+- FRR daemons (``daemon``): ``DaemonKill``;
+- the VPN: ``Rekey`` (``rekey``), ``Takeover`` (``takeover``: the standby gateway instance takes
+  over), ``IkeDaemonKill``, ``IkeDelete``, ``KeyChange`` (``ike``);
+- several at once: ``Together`` (``base``).
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Silent failures inside a node: nftables drop rules on one link end (the link keeps carrier)."""
 from __future__ import annotations
 
+import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
@@ -14,7 +15,6 @@ from testbed.system import nft
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
 
-NFT_TABLE = "tbfault"
 NFT_PRIORITY = -400  # before anything else in the node (the path marks, conntrack)
 
 
@@ -25,6 +25,9 @@ class _NftFault(Fault):
     link: str
     node: str | None = None  # default: the link's first end (the on-prem side of ER links)
     _armed: bool = field(default=False, init=False, repr=False)
+    #: its own table, so that two faults on one node neither replace nor restore each other
+    table: str = field(default_factory=lambda: f"{nft.FAULT_TABLES}-{secrets.token_hex(3)}",
+                       init=False, repr=False, compare=False)
 
     def links(self) -> list[str]:
         return [self.link]
@@ -46,9 +49,9 @@ class _NftFault(Fault):
         """The nft script that creates the fault's table (pure, for tests)."""
         v = self._verdict()
         hook = f"priority {NFT_PRIORITY}; policy accept;"
-        # add + delete first: a table a crashed run left is replaced, not merged into
-        return (f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n"
-                f"table inet {NFT_TABLE} {{\n"
+        # add + delete first: a second inject replaces the table, it does not merge into it
+        return (f"add table inet {self.table}\ndelete table inet {self.table}\n"
+                f"table inet {self.table} {{\n"
                 f"  chain input {{ type filter hook input {hook} iifname \"{ifname}\" {v}; }}\n"
                 f"  chain output {{ type filter hook output {hook} oifname \"{ifname}\" {v}; }}\n"
                 f"  chain forward {{ type filter hook forward {hook}\n"
@@ -58,15 +61,15 @@ class _NftFault(Fault):
     def chains(self) -> str:
         """The nft script that creates the fault's table with its chains and no rule (armed)."""
         hook = f"priority {NFT_PRIORITY}; policy accept;"
-        return (f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n"
-                f"table inet {NFT_TABLE} {{\n"
+        return (f"add table inet {self.table}\ndelete table inet {self.table}\n"
+                f"table inet {self.table} {{\n"
                 + "".join(f"  chain {c} {{ type filter hook {c} {hook} }}\n" for c in ("input", "output", "forward"))
                 + "}\n")
 
     def rule_lines(self, ifname: str) -> str:
         """The rules alone, for an armed table (pure, for tests)."""
         v = self._verdict()
-        return "".join(f"add rule inet {NFT_TABLE} {chain} {match} \"{ifname}\" {v}\n"
+        return "".join(f"add rule inet {self.table} {chain} {match} \"{ifname}\" {v}\n"
                        for chain, match in (("input", "iifname"), ("output", "oifname"),
                                             ("forward", "iifname"), ("forward", "oifname")))
 
@@ -79,7 +82,7 @@ class _NftFault(Fault):
             yield
         finally:
             self._armed = False
-            nft.apply(net.pid(node), f"add table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n")
+            nft.apply(net.pid(node), f"add table inet {self.table}\ndelete table inet {self.table}\n")
 
     def inject(self, net: "Network") -> Event:
         node, ifname = self._where(net.topo)
@@ -90,7 +93,7 @@ class _NftFault(Fault):
 
     def restore(self, net: "Network") -> Event:
         node, ifname = self._where(net.topo)
-        script = f"flush table inet {NFT_TABLE}\n" if self._armed else f"delete table inet {NFT_TABLE}\n"
+        script = f"flush table inet {self.table}\n" if self._armed else f"delete table inet {self.table}\n"
         issued = now_ns()
         committed = nft.apply(net.pid(node), script)
         return stamp(node, "restore", self, issued, t_ns=committed, link=self.link, ifname=ifname)

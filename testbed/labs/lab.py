@@ -108,7 +108,7 @@ def load(ref: str) -> Lab:
 
 def running(run: str) -> Lab:
     """The lab that the live run ``run`` is."""
-    st = state.require_running(run)
+    st = state.require_running(run, start="testbed lab start N")
     marker = state.run_dir(run) / MARKER
     if not marker.is_file():
         raise TestbedError(f"run {run!r} ({st.get('topology')}) is not a lab: start one with 'testbed lab start N'.")

@@ -1,15 +1,19 @@
-"""Remove what a killed run left: processes in its namespaces, FRR instances, its run directory.
+"""Remove what a killed run left: fault tables, processes in its namespaces, FRR instances, its
+run directory.
 
 Everything is found from the run's state file and FRR instance markers; only processes inside
 the run's own namespaces, or verified FRR daemons of its instances, are stopped, by pid.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 from testbed.daemons import frr, ipsec
+from testbed.errors import TestbedError
 from testbed.runtime import state
-from testbed.system.procs import cmdline, pids_in_netns, stop
+from testbed.system import nft
+from testbed.system.procs import alive, cmdline, netns_inode, pids_in_netns, stop
 
 
 def clean_run(run: str) -> list[str]:
@@ -21,6 +25,8 @@ def clean_run(run: str) -> list[str]:
         stop([owner], timeout=10.0)  # a live owner cleans up after itself on SIGTERM
         done.append(f"stopped testbed process {owner}")
     inodes = set(st.get("netns_inodes", []))
+    done += drop_fault_tables([info["pid"] for info in st.get("nodes", {}).values()
+                               if alive(info["pid"]) and netns_inode(info["pid"]) in inodes])
     for d in frr.leftover_instances(run):
         frr.reap_instance(d)
         done.append(f"stopped FRR instance {d.name}")
@@ -46,8 +52,25 @@ def clean_run(run: str) -> list[str]:
     return done
 
 
+def drop_fault_tables(pids: list[int]) -> list[str]:
+    """Delete every fault table (``tbfault-*``) in the namespaces of ``pids``: a table goes with
+    its node's namespace, but one that outlives its processes, or lands on the host by a bug,
+    would keep dropping traffic."""
+    done = []
+    for pid in pids:
+        try:
+            names = nft.drop_tables(pid, nft.FAULT_TABLES)
+        except TestbedError:  # the process went away meanwhile: its namespace, and table, with it
+            continue
+        finally:
+            nft.forget([pid])
+        done += [f"removed nftables table {name} (process {pid}'s namespace)" for name in names]
+    return done
+
+
 def clean_all() -> list[str]:
-    """Clean every run whose owner is gone; a run that is still up is left alone (and named)."""
+    """Clean every run whose owner is gone, and fault tables left on the host; a run that is
+    still up is left alone (and named)."""
     runs = set(state.runs())
     if state.WORK_ROOT.is_dir():
         runs |= {d.name for d in state.WORK_ROOT.iterdir() if d.is_dir()}
@@ -60,4 +83,4 @@ def clean_all() -> list[str]:
             continue
         state.unlock(run, fd)
         done += clean_run(run)
-    return done
+    return done + drop_fault_tables([os.getpid()])

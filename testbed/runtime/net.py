@@ -274,6 +274,14 @@ class Network:
             self.record(errors=[*self.state.get("errors", []), message])
             print(f"testbed: {message}", file=sys.stderr)
 
+    def check_behaviours(self) -> None:
+        """Raise the first failure of a behaviour thread: without it the emulation is not
+        Azure's any more, so whatever runs on the network (trials) stops with it."""
+        errors = self.state.get("errors", [])
+        if errors:
+            raise TestbedError(f"{errors[0].rstrip('.')}; the emulation is incomplete, so the run stops "
+                               f"(a testbed bug unless the network was changed by hand: please report it).")
+
     @classmethod
     def attach(cls, run: str) -> "Network":
         """A handle on a run another process owns (for status, exec, vtysh): no lifecycle."""

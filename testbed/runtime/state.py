@@ -66,13 +66,13 @@ def runs() -> list[str]:
     return sorted(d.name for d in ROOT.iterdir() if d.is_dir())
 
 
-def require_running(run: str) -> dict[str, Any]:
-    """The state of a live run, or a clear error."""
+def require_running(run: str, start: str = "testbed up TOPOLOGY -d") -> dict[str, Any]:
+    """The state of a live run, or a clear error saying how to ``start`` one."""
     st = read(run)
     if not st or not owner_alive(st):
         live = [r for r in runs() if (s := read(r)) and owner_alive(s)]
         hint = f" (running: {', '.join(live)}; pick one with --name)" if live else ""
-        raise TestbedError(f"no testbed run named {run!r} is up{hint}: start one with 'testbed up TOPOLOGY -d'.")
+        raise TestbedError(f"no testbed run named {run!r} is up{hint}: start one with '{start}'.")
     return st
 
 

@@ -19,6 +19,10 @@ from testbed.errors import TestbedError
 from testbed.model.events import now_ns
 from testbed.system.kernel import in_netns
 
+#: the prefix of every fault's table (``tbfault-<id>``, one per fault instance); ``testbed
+#: clean`` removes whatever table with it a run left
+FAULT_TABLES = "tbfault"
+
 _contexts: dict[tuple[int, int], int] = {}   # (pid, netns inode) -> nft_ctx pointer
 _lock = threading.Lock()                      # a context serves one call at a time
 
@@ -30,8 +34,9 @@ def _libnftables() -> ctypes.CDLL:
     lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
     for f in (lib.nft_ctx_buffer_output, lib.nft_ctx_buffer_error, lib.nft_ctx_free):
         f.argtypes = [ctypes.c_void_p]
-    lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
-    lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
+    for f in (lib.nft_ctx_get_error_buffer, lib.nft_ctx_get_output_buffer):
+        f.argtypes = [ctypes.c_void_p]
+        f.restype = ctypes.c_char_p
     lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     return lib
 
@@ -56,6 +61,11 @@ def _context(lib: ctypes.CDLL, key: tuple[int, int]) -> int:
 def apply(pid: int, script: str) -> int:
     """Apply ``script`` as one atomic transaction in the network namespace of process ``pid``;
     the instant (testbed clock, ns) the kernel had committed it."""
+    return _run(pid, script)[0]
+
+
+def _run(pid: int, script: str) -> tuple[int, str]:
+    """``script`` applied in ``pid``'s namespace: the commit instant and what nft printed."""
     lib = _libnftables()
     key = _key(pid)
     with _lock:
@@ -63,10 +73,25 @@ def apply(pid: int, script: str) -> int:
         rc = lib.nft_run_cmd_from_buffer(ctx, script.encode())
         committed = now_ns()
         err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace") if rc else ""
+        out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode(errors="replace")
     if rc != 0:
         raise TestbedError(f"nftables refused the rules ({' '.join(err.split())[:200]}): "
                            "this is a testbed bug, please report it.")
-    return committed
+    return committed, out
+
+
+def tables(pid: int) -> list[str]:
+    """The inet tables in ``pid``'s network namespace."""
+    return [line.split()[2] for line in _run(pid, "list tables inet\n")[1].splitlines()
+            if line.startswith("table inet ")]
+
+
+def drop_tables(pid: int, prefix: str) -> list[str]:
+    """Delete every inet table whose name starts with ``prefix`` in ``pid``'s namespace; their names."""
+    names = [t for t in tables(pid) if t.startswith(prefix)]
+    if names:
+        apply(pid, "".join(f"delete table inet {t}\n" for t in names))
+    return names
 
 
 def forget(pids: list[int]) -> None:

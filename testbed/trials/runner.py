@@ -144,20 +144,31 @@ def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: fl
 
 # --- measuring -------------------------------------------------------------------------------
 @contextmanager
-def pcaps(net: Network, fault: Fault, workdir: Path) -> Iterator[None]:
-    """tcpdump on both ends of each link the fault touches (they may exit when a link goes down)."""
-    procs = []
+def pcaps(net: Network, fault: Fault, workdir: Path, within_s: float = 3.0) -> Iterator[None]:
+    """tcpdump on both ends of each link the fault touches, each checked to be capturing before
+    the trial goes on (they may exit later, when a link goes down); its stderr in NAME.tcpdump.log."""
+    procs: list[tuple[Path, subprocess.Popen]] = []
     try:
         for label in fault.links():
             link = net.topo.link_by_label(label)
             for end in (link.a, link.b):
-                procs.append(net.nodes[end.node].popen(
-                    ["tcpdump", "-i", end.name, "-w", str(workdir / f"{end.node}-{end.name}.pcap"),
-                     "-s", "160", "-U", "-n"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.3 if procs else 0)
+                log = workdir / f"{end.node}-{end.name}.tcpdump.log"
+                with log.open("w") as err:
+                    procs.append((log, net.nodes[end.node].popen(
+                        ["tcpdump", "-i", end.name, "-w", str(log.with_suffix("").with_suffix(".pcap")),
+                         "-Z", "root", "-s", "160", "-U", "-n"], stdout=subprocess.DEVNULL, stderr=err)))
+
+        def waiting() -> list[tuple[Path, subprocess.Popen]]:  # tcpdump says "listening on" once capturing
+            return [(log, p) for log, p in procs if "listening on" not in log.read_text()]
+        if not poll(lambda: [log.name for log, _ in waiting()], within_s, 0.05).ok:
+            log, p = waiting()[0]
+            said = " ".join(log.read_text().split())[:200] or "nothing"
+            how = f"exited with code {p.returncode}" if p.poll() is not None else f"did not start within {within_s:g} s"
+            raise TestbedError(f"--pcap: tcpdump on {log.name.removesuffix('.tcpdump.log')} {how}, saying {said!r}: "
+                               "check that tcpdump works on this host, or run without --pcap.")
         yield
     finally:
-        for p in procs:
+        for _, p in procs:
             stop_process(p)
 
 
@@ -348,7 +359,10 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
         raise TestbedError(f"topology {topo.name} declares no probe endpoints (Topology.endpoints), so "
                            f"scenario {scenario.name} cannot measure it: name its two hosts in the topology.")
     scenario.fault(topo).check(topo)
-    trials_n = opts.trials or scenario.trials
+    trials_n = scenario.trials if opts.trials is None else opts.trials
+    if trials_n < 1:
+        raise TestbedError(f"{trials_n} trials is not a run: ask for at least 1 (--trials 1), or leave "
+                           f"--trials out for the scenario's {scenario.trials}.")
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     writer = RunWriter(opts.out, scenario.name, started, {
         "description": scenario.summary, "topology": topology,
@@ -367,6 +381,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     try:
         with Network(topo, run=opts.run_name) as net:
             notes.append(f"converged in {converge.wait_converged(net).total_s:.1f} s")
+            net.check_behaviours()
             points = pathmark.mark_points(topo)
             pathmark.install(net, points)
             reference = fib_snapshot(net)
@@ -384,6 +399,7 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
                     advance(trial)
                     if on_trial:
                         on_trial(trial)
+                    net.check_behaviours()  # the trial is on disk; a dead behaviour ends the run
                     if not trial.restored:
                         _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
                         break

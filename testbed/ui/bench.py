@@ -6,22 +6,22 @@ import json
 import sys
 import time
 from pathlib import Path
-
 from testbed.system import preflight
-from testbed.ui.common import console
+from testbed.ui.common import console, out_dir
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from testbed.bench import report as bench_report
     from testbed.bench import run as bench
     from testbed.runtime.net import Interrupted, install_signal_handlers
-    preflight.check(vpn=True)
-    install_signal_handlers()  # Ctrl-C/SIGTERM unwind through every network's clean-up
-    out = Path(args.out or f"results/bench/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     con = console()
     say = (lambda msg: None) if args.json else (lambda msg: con.print(msg, style="dim"))
+    out = Path(args.out or f"results/bench/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     try:
-        doc = bench.run(bench.QUICK if args.quick else bench.FULL, out, say)
+        with out_dir(out):
+            preflight.check(vpn=True)
+            install_signal_handlers()  # Ctrl-C/SIGTERM unwind through every network's clean-up
+            doc = bench.run(bench.QUICK if args.quick else bench.FULL, out, say)
     except (Interrupted, KeyboardInterrupt):
         print(f"benchmark interrupted; cleaned up (the sections that ended are in {out}/bench.json)", file=sys.stderr)
         return 130

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+from testbed.errors import TestbedError
 from testbed.model import params as params_mod
 from testbed.runtime import state
 
@@ -16,6 +19,39 @@ def overrides(args: argparse.Namespace) -> dict:
         out.update(params_mod.load_file(args.params))
     out.update(params_mod.parse_sets(getattr(args, "set", None) or []))
     return out
+
+
+@contextmanager
+def out_dir(path: str | Path) -> Iterator[Path]:
+    """A results directory given on the command line: made now, so that a path that cannot be
+    written fails before anything starts, and removed again if the command fails before
+    writing into it (nothing left behind)."""
+    out = Path(path)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TestbedError(f"cannot make the results directory {out} ({e.strerror}): give --out a directory you can write.") from e
+    try:
+        yield out
+    except BaseException:
+        for d in made:
+            try:
+                d.rmdir()  # only while empty: results already written stay
+            except OSError:
+                break
+        raise
+
+
+def at_least_one(text: str) -> int:
+    """A count option (``--trials``): a whole number, 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"wants a whole number of at least 1, not {text!r}")
+    return n
 
 
 def console():

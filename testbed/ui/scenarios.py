@@ -11,7 +11,7 @@ from testbed.measure.flowplan import MAX_FLOWS
 from testbed.measure.probe import DEFAULT_FLOWS, DEFAULT_RATE
 from testbed.runtime import state
 from testbed.system import preflight
-from testbed.ui.common import add_param_opts, console, overrides
+from testbed.ui.common import add_param_opts, at_least_one, console, out_dir, overrides
 
 DEMO_SCENARIO, DEMO_TRIALS = "er-circuit-down", 3
 
@@ -36,18 +36,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from testbed.results import report
     from testbed.runtime.net import Interrupted, install_signal_handlers
     from testbed.trials import runner, scenario
-    preflight.check(vpn=True)
     scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
-    install_signal_handlers()
+    if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
+        raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
     done = []
     try:
-        for sc in scenarios:
-            if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
-                raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
-            opts = runner.Options(trials=args.trials, overrides=overrides(args), out=Path(args.out), pcap=args.pcap,
-                                  flows=args.flows, rate=args.rate, network=args.network,
-                                  **({"run_name": args.name} if args.name else {}))
-            done.append(runner.run(sc, opts))
+        with out_dir(args.out) as out:
+            preflight.check(vpn=True)
+            install_signal_handlers()
+            for sc in scenarios:
+                opts = runner.Options(trials=args.trials, overrides=overrides(args), out=out, pcap=args.pcap,
+                                      flows=args.flows, rate=args.rate, network=args.network,
+                                      **({"run_name": args.name} if args.name else {}))
+                done.append(runner.run(sc, opts))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130
@@ -127,7 +128,7 @@ def register(sub) -> None:
 
 def register_run(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", nargs="+", help="scenario name(s): 'testbed list' lists them")
-    sp.add_argument("--trials", type=int, help="trials per scenario (default: the scenario's)")
+    sp.add_argument("--trials", type=at_least_one, help="trials per scenario (default: the scenario's)")
     sp.add_argument("--network", metavar="FILE", help="run on this network file instead of the scenario's topology")
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")

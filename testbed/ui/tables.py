@@ -35,7 +35,8 @@ def print_status(st: dict) -> None:
                   expected + ("" if row["ok"] else " [red](not so)[/]"))
     con.print(p)
     if st.get("tunnels"):
-        v = Table(title=f"IPsec tunnels ({st['tunnels'][0]['dataplane']})", box=box.SIMPLE_HEAD)
+        modes = ", ".join(sorted({row["dataplane"] for row in st["tunnels"]}))
+        v = Table(title=f"IPsec tunnels ({modes})", box=box.SIMPLE_HEAD)
         for col in ("tunnel", "node", "side", "TUN", "IKE SA", "CHILD SA", "up (s)", "bytes in", "bytes out"):
             v.add_column(col)
         for row in st["tunnels"]:

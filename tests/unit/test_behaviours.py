@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from testbed.azure.prefix_limit import PrefixLimitRetry
+from testbed.errors import TestbedError
 from testbed.model import catalog
 from testbed.runtime import state
 from testbed.runtime.net import Network
@@ -55,3 +58,6 @@ def test_a_failing_behaviour_is_recorded_in_the_state_and_printed(monkeypatch, c
     net._run_behaviour(Boom())
     assert written[-1]["errors"] == ["boom stopped: vtysh did not answer"]
     assert "boom stopped: vtysh did not answer" in capsys.readouterr().err
+    # ...and whatever runs on the network stops with it (the runner checks after each trial)
+    with pytest.raises(TestbedError, match="boom stopped: vtysh did not answer; the emulation is incomplete"):
+        net.check_behaviours()

@@ -14,11 +14,19 @@ TOPO = catalog.build("expressroute", {})
 
 # --- pure -------------------------------------------------------------------------------------
 def test_blackhole_drops_every_direction_of_one_interface_in_one_table():
-    rules = faults.Blackhole("er-primary").rules("ce1-eth1")
-    assert rules.startswith("add table inet tbfault\ndelete table inet tbfault\n")  # replaces leftovers
+    fault = faults.Blackhole("er-primary")
+    rules = fault.rules("ce1-eth1")
+    assert rules.startswith(f"add table inet {fault.table}\ndelete table inet {fault.table}\n")  # replaces
     for hook, match in (("input", "iifname"), ("output", "oifname")):
         assert f'hook {hook} priority -400; policy accept; {match} "ce1-eth1" drop;' in rules
     assert 'iifname "ce1-eth1" drop; oifname "ce1-eth1" drop;' in rules  # forward
+
+
+def test_each_nft_fault_has_a_table_of_its_own():
+    """Two faults on one node must neither replace nor restore each other (clean removes the prefix)."""
+    a, b = faults.Blackhole("er-primary"), faults.RandomLoss("er-primary", percent=5)
+    assert a.table != b.table and a.table.startswith("tbfault-") and b.table.startswith("tbfault-")
+    assert b.table in b.rule_lines("x") and a.table not in b.rules("x") + b.chains()
 
 
 def test_random_loss_rules_and_bounds():
@@ -79,3 +87,9 @@ def test_marks_are_read_back_from_the_probe_flags():
                      1: {"before": "er-primary", "during": "er-primary"}}
     series = pathmark.traffic(recs, names, 0, 99_000_000, bucket_ms=10)
     assert series["er-primary"][0] == 20 and series["er-secondary"][5] == 10 and len(series["er-primary"]) == 10
+
+
+def test_the_package_docstring_names_every_fault_it_exports():
+    """The docstring is the catalogue people read: it must match what exists."""
+    doc = faults.__doc__ or ""
+    assert [name for name in faults.__all__ if name != "Fault" and f"``{name}``" not in doc] == []

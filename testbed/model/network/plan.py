@@ -152,6 +152,10 @@ def _references(net: NetworkFile) -> Iterator[Problem]:
             yield ("probes", 0), f"{a!r} is not an on-prem host: the first probe end is one of {', '.join(sorted(hosts)) or 'none (add a host)'}."
         if b not in vms:
             yield ("probes", 1), f"{b!r} is not a VM of a VNet: the second probe end is one of {', '.join(sorted(vms))}."
+    elif not hosts:  # the probes run from the first host to the first VM
+        yield ("onprem", "sites"), "has no host for the probe traffic to start from: add one to a site (hosts: [{name: h1, router: R, subnet: S}])."
+    elif not vms:
+        yield ("vnets",), "have no VM for the probe traffic to reach: add one to a subnet (subnets: [{prefix: P, vms: [vm1]}])."
 
 
 def _asns(net: NetworkFile, p: Params) -> Iterator[Problem]:
