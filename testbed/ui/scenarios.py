@@ -51,6 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130
+    if args.junit:
+        from testbed.results import junit
+        junit.write(Path(args.junit), [junit.run_suite(o.summary) for o in done])
     con = console()
     con.print(report.summary_table([o.summary for o in done]))
     for o in done:
@@ -132,6 +135,8 @@ def register_run(sp: argparse.ArgumentParser) -> None:
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.add_argument("--junit", metavar="FILE",
+                    help="also write the verdicts as JUnit XML: a test case per scenario and per trial")
     sp.add_argument("--name", type=state.check_run_name,
                     help="run name of the network the trials run on, so several runs can coexist (default: from the process id)")
     sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
