@@ -6,7 +6,15 @@
   const NS = "http://www.w3.org/2000/svg";
   const W = 900, M = { l: 62, r: 14, t: 14, b: 38 };
   const runs = JSON.parse(document.getElementById("chart-data").textContent);
+  const SMOOTH_ABOVE = 150, SMOOTH = 5;  // a view wider than 150 buckets shows a 5-bucket moving average
   let clipSeq = 0;
+
+  /* A late send wake-up moves a packet into the next bucket: unsmoothed, a wide view shows
+     that jitter as spikes (the PNG timelines smooth the same way). */
+  function smooth(ys, width) {
+    let acc = 0;
+    return ys.map((y, k) => { acc += y - (k >= width ? ys[k - width] : 0); return acc / Math.min(k + 1, width); });
+  }
 
   function el(name, attrs, parent, text) {
     const e = document.createElementNS(NS, name);
@@ -56,7 +64,7 @@
         el("rect", { x: X(s.x0), y: M.t, width: Math.max(1, X(s.x1) - X(s.x0)), height: ph,
                      fill: s.colour, "fill-opacity": 0.15 }, plot);
       o.series.forEach((s, i) => {
-        const p = s.points;
+        const p = s.smoothed && hi - lo > SMOOTH_ABOVE * s.dx ? s.smoothed : s.points;
         let d = `M${X(p[0][0]).toFixed(1)},${Y(o.ecdf ? 0 : p[0][1]).toFixed(1)}`;
         for (const [x, y] of p) d += `H${X(x).toFixed(1)}V${Y(y).toFixed(1)}`;
         if (!o.ecdf) d += `H${X(p[p.length - 1][0] + s.dx).toFixed(1)}`;
@@ -142,7 +150,8 @@
       fig.appendChild(h);
       const series = d.series.map((s) => {
         paths.set(s.name, s.colour);
-        return { ...s, points: s.ys.map((y, k) => [s.x0 + k * s.dx, y]) };
+        const at = (ys) => ys.map((y, k) => [s.x0 + k * s.dx, y]);
+        return { ...s, points: at(s.ys), smoothed: at(smooth(s.ys, SMOOTH)) };
       });
       charts.push(chart(fig, { height: 230, domain: full, series, spans: d.spans, events: t.events,
                                xlabel: "time since the fault was issued (ms)", ylabel: "probe packets/s",
