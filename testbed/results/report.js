@@ -37,7 +37,8 @@
     const H = o.height, svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img" }, parent);
     const pw = W - M.l - M.r, ph = H - M.t - M.b, clip = `clip${++clipSeq}`;
     el("rect", { x: M.l, y: M.t, width: pw, height: ph }, el("clipPath", { id: clip }, el("defs", {}, svg)));
-    const ymax = o.ymax || Math.max(1, ...o.series.flatMap((s) => s.points.map((p) => p[1]))) * 1.08;
+    // the scale fits the smoothed traffic: a lone late-packet spike in a 10 ms bucket is clipped
+    const ymax = o.ymax || Math.max(1, ...o.series.flatMap((s) => (s.smoothed || s.points).map((p) => p[1]))) * 1.25;
     const axes = el("g", {}, svg), plot = el("g", { "clip-path": `url(#${clip})` }, svg);
     const band = el("rect", { y: M.t, height: ph, class: "select", visibility: "hidden" }, svg);
     let dom = o.domain.slice();
@@ -46,6 +47,7 @@
 
     function draw(lo, hi) {
       dom = [lo, hi];
+      svg.dataset.domain = `${lo.toFixed(1)},${hi.toFixed(1)}`;  // the range shown, for a reader's tools and tests
       axes.replaceChildren();
       plot.replaceChildren();
       el("rect", { x: M.l, y: M.t, width: pw, height: ph, class: "frame" }, axes);
