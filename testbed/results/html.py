@@ -185,9 +185,11 @@ def page(runs: list[RunPage]) -> str:
     data = json.dumps([chart_data(r) for r in runs]).replace("</", "<\\/")
     ok = all(r.summary.get("ok") for r in runs) and not any(r.breaches for r in runs)
     title = ", ".join(sorted({r.summary["scenario"] for r in runs}))
+    n = sum(len(r.breaches) for r in runs)
+    gate = f' <span class="gate-note">(against the baseline: {n} breach{"es" if n != 1 else ""})</span>' if n else ""
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>testbed report: {escape(title)}</title><style>{css}</style></head><body>"
-            f'<header><h1>Failover report: {escape(title)} {_verdict(ok)}</h1></header>'
+            f'<header><h1>Failover report: {escape(title)} {_verdict(ok)}{gate}</h1></header>'
             + "".join(_article(k, r) for k, r in enumerate(runs))
             + f'<script id="chart-data" type="application/json">{data}</script><script>{js}</script></body></html>')
 

@@ -48,6 +48,18 @@ def test_junit_of_a_real_run(run):
     assert {p.name: p.value for p in suite.properties()}["topology"] == "hybrid"
 
 
+def test_lab_check_junit(tmp_path):
+    run, junit = f"hglab{os.getpid() % 10000}", tmp_path / "lab.xml"
+    assert cli.main(["lab", "start", "3", "--name", run]) == 0
+    try:
+        assert cli.main(["lab", "check", "--name", run, "--junit", str(junit)]) == 1  # broken on purpose
+    finally:
+        assert cli.main(["down", "--name", run]) == 0
+    (suite,) = list(JUnitXml.fromfile(str(junit)))
+    assert suite.name.startswith("lab 3: ") and suite.tests >= 1 and suite.failures == suite.tests
+    assert all(c.result[0].message and "hint: " in c.result[0].text for c in suite)
+
+
 def test_html_report_in_a_real_browser(run, tmp_path):
     _, run_dir, _ = run
     page = tmp_path / "report.html"
