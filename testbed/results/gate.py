@@ -106,13 +106,13 @@ def breaches(current: Mapping[str, Any], baseline: Mapping[str, Any], rules: Rul
     return lines
 
 
-def samples(summary: Mapping[str, Any], metric: str) -> list[float]:
+def _samples(summary: Mapping[str, Any], metric: str) -> list[float]:
     return [r[metric] for r in summary.get("trials", []) if r.get(metric) is not None]
 
 
 def noise(current: Mapping[str, Any], baseline: Mapping[str, Any], metric: str = "outage_ms") -> str:
     """Whether the trials' values of ``metric`` differ beyond the noise of the two samples."""
-    a, b = samples(baseline, metric), samples(current, metric)
+    a, b = _samples(baseline, metric), _samples(current, metric)
     if len(a) < 2 or len(b) < 2:
         return f"too few trials to tell the difference from noise (n={len(a)}, {len(b)})"
     if len(set(a) | set(b)) == 1:
