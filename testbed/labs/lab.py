@@ -32,6 +32,7 @@ from testbed.daemons.byoconfig import with_logfile
 from testbed.errors import TestbedError
 from testbed.model import content
 from testbed.observe import peers
+from testbed.results import junit
 from testbed.runtime import state
 from testbed.system.poll import Steady, poll
 
@@ -221,3 +222,12 @@ def as_json(lab: Lab, results: list[Result]) -> dict[str, Any]:
     return {"lab": lab.name, "title": lab.title, "ok": all(r.ok for r in results),
             "tasks": [{"title": r.task.title, "ok": r.ok, "problems": r.problems, "hint": r.task.hint}
                       for r in results]}
+
+
+def junit_suite(lab: Lab, results: list[Result]) -> junit.Suite:
+    """The check as a JUnit suite: a case per task, its problems and hint as the failure."""
+    cases = [junit.Case(f"{i}. {r.task.title}", f"testbed.lab.{lab.name}",
+                        None if r.ok else "; ".join(r.problems),
+                        "\n".join(r.problems + [f"hint: {r.task.hint}"]))
+             for i, r in enumerate(results, start=1)]
+    return junit.Suite(f"lab {lab.number}: {lab.title}", cases, {"topology": lab.topology})

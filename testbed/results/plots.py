@@ -48,14 +48,14 @@ SLOW_FAULT_NS = 20_000_000  # a fault that took longer to apply also gets a line
 MIN_LABEL_GAP = 0.04  # of the axis width: closer event labels are merged
 
 
-def _style(e: Event) -> tuple[str, str, str] | None:
+def event_style(e: Event) -> tuple[str, str, str] | None:
     for (source, kind), style in EVENT_STYLES:
         if e.source == source and kind in e.kind:
             return style
     return None
 
 
-def _marked(events: Iterable[Event], fib_seen: bool) -> list[Event]:
+def marked_events(events: Iterable[Event], fib_seen: bool) -> list[Event]:
     """The events worth a line: faults, BFD/BGP state, one FIB line per node and change burst
     (the poll's only when no FIB watcher ran)."""
     events = list(events)
@@ -64,7 +64,7 @@ def _marked(events: Iterable[Event], fib_seen: bool) -> list[Event]:
                and e.t_ns - e.detail.get("issued_ns", e.t_ns) > SLOW_FAULT_NS]
     out, last = [], {}
     for e in sorted(events, key=lambda e: e.t_ns):
-        if _style(e) is None or (e.source == "poll" and fib_seen):
+        if event_style(e) is None or (e.source == "poll" and fib_seen):
             continue
         if e.source in ("fib", "poll", "bgp"):
             key = (e.source, e.node)
@@ -75,7 +75,7 @@ def _marked(events: Iterable[Event], fib_seen: bool) -> list[Event]:
     return out
 
 
-def _label(e: Event) -> str:
+def event_label(e: Event) -> str:
     if e.source == "fault":
         return e.kind
     return f"{e.node} {e.kind}"
@@ -88,10 +88,10 @@ def _draw_events(ax, trial: Trial, events: list[Event], lo: float, hi: float, la
         x = trial.rel_ms(e.t_ns)
         if x is None or not lo <= x <= hi:
             continue
-        colour, style, _ = _style(e)
+        colour, style, _ = event_style(e)
         ax.axvline(x, color=colour, linestyle=style, linewidth=1.2 if e.source == "fault" else 0.9)
         if labels and (last_x is None or (x - last_x) / width > MIN_LABEL_GAP):
-            ax.text(x, 0.97, _label(e), transform=ax.get_xaxis_transform(), rotation=90,
+            ax.text(x, 0.97, event_label(e), transform=ax.get_xaxis_transform(), rotation=90,
                     fontsize=7, color=colour, ha="right", va="top",
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
             last_x = x
@@ -128,6 +128,15 @@ def _draw_direction(ax, trial: Trial, d: DirectionFigures | None, series: dict[s
             ax.axvspan(trial.rel_ms(s0), trial.rel_ms(s1), color=colour, alpha=0.15, linewidth=0)
 
 
+def fault_window(trial: Trial) -> tuple[float, float]:
+    """The failover's time range (ms since the fault was issued): from the fault to the end of
+    the longest outage, with a margin either side."""
+    spans = [trial.rel_ms(x) for d in trial.directions.values() for f in d.flows if f.outage_span_ns
+             for x in f.outage_span_ns]
+    lo, hi = min([0.0] + spans), max([150.0] + spans)
+    return lo - max(50.0, 0.1 * (hi - lo)), hi + max(50.0, 0.15 * (hi - lo))
+
+
 def timeline(trial: Trial, path: Path) -> Path | None:
     """The picture of one trial's failover and failback; None when it has no traffic data."""
     tr = trial.traffic
@@ -137,11 +146,8 @@ def timeline(trial: Trial, path: Path) -> Path | None:
     origin = trial.rel_ms(tr["origin_ns"])
     directions = list(tr["directions"])
     fib_seen = any(e.source == "fib" for e in trial.events)
-    events = _marked(trial.events, fib_seen)
-    spans = [trial.rel_ms(x) for d in trial.directions.values() for f in d.flows if f.outage_span_ns
-             for x in f.outage_span_ns]
-    lo, hi = min([0.0] + spans), max([150.0] + spans)
-    zoom = (lo - max(50.0, 0.1 * (hi - lo)), hi + max(50.0, 0.15 * (hi - lo)))
+    events = marked_events(trial.events, fib_seen)
+    zoom = fault_window(trial)
     fig, axes = plt.subplots(len(directions), 2, figsize=(15, 3.6 * len(directions) + 1.2),
                              sharey="row", gridspec_kw={"width_ratios": [2.2, 1]}, squeeze=False)
     for row, name in enumerate(directions):
@@ -165,7 +171,7 @@ def timeline(trial: Trial, path: Path) -> Path | None:
             if row == len(directions) - 1:
                 ax.set_xlabel("time since the fault was issued (ms)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    used = {_style(e)[2]: _style(e) for e in events}
+    used = {event_style(e)[2]: event_style(e) for e in events}
     for name, (colour, style, _) in used.items():
         handles.append(plt.Line2D([], [], color=colour, linestyle=style))
         labels.append(name)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from testbed.system import preflight
 from testbed.ui.common import add_lab_run_opts, console, shown
@@ -37,6 +38,9 @@ def cmd_lab_check(args: argparse.Namespace) -> int:
     from testbed.runtime.net import Network
     lab = labs.running(args.name)
     results = labs.check(lab, Network.attach(args.name))
+    if args.junit:
+        from testbed.results import junit
+        junit.write(Path(args.junit), [labs.junit_suite(lab, results)])
     if args.json:
         print(json.dumps(labs.as_json(lab, results), indent=2))
     else:
@@ -75,6 +79,7 @@ def register(sub) -> None:
     sp.set_defaults(func=cmd_lab_start)
     sp = lab.add_parser("check", help="check each task: pass, or fail with a hint (exit 0 only if all pass)")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--junit", metavar="FILE", help="also write the tasks as JUnit XML (a test case per task)")
     add_lab_run_opts(sp)
     sp.set_defaults(func=cmd_lab_check)
     sp = lab.add_parser("solve", help="apply the reference solution to the running lab (for instructors)")

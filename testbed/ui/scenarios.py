@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130
+    if args.junit:
+        from testbed.results import junit
+        junit.write(Path(args.junit), [junit.run_suite(o.summary) for o in done])
     con = console()
     con.print(report.summary_table([o.summary for o in done]))
     for o in done:
@@ -63,7 +66,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from testbed.results import report, store
+    """The table of the runs under DIR; with --baseline the change against it, with --fail-on a
+    gate (exit 1, one line per breach), with --html one self-contained page."""
+    from testbed.results import gate, report, store
+    rules = gate.parse(args.fail_on or [])
+    if args.fail_on and not args.baseline:
+        raise TestbedError("--fail-on compares against a baseline: add --baseline DIR (an earlier run of the same "
+                           "scenarios).")
     runs = store.find_runs(Path(args.dir))
     if not runs:
         raise TestbedError(f"no run results (summary.json) under {args.dir}: point at a results directory.")
@@ -73,14 +82,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     for s in summaries:
         for line in report.failures(s):
             con.print(f"  {s['scenario']} {line}", highlight=False)
+    base: dict = {}
     if args.baseline:
         base = {b["scenario"]: b for b in map(store.load_summary, store.find_runs(Path(args.baseline)))}
         for s in summaries:
             if s["scenario"] in base:
                 con.print(report.diff_table(s, base[s["scenario"]]))
+                for metric in ("outage_ms", "restore_outage_ms"):
+                    con.print(f"  {metric}: {gate.noise(s, base[s['scenario']], metric)}", highlight=False)
             else:
                 con.print(f"{s['scenario']}: no run of it under {args.baseline} to compare with")
-    return 0
+    breaches = {r: gate.breaches(s, base[s["scenario"]], rules) if s["scenario"] in base
+                else [f"{s['scenario']}: no baseline run of it under {args.baseline}"]
+                for r, s in zip(runs, summaries)} if args.fail_on else {}
+    if args.html:
+        from testbed.ui.htmlreport import write_report
+        write_report(Path(args.html), runs, summaries, base, breaches)
+        print(f"wrote {args.html}")
+    lines = [line for found in breaches.values() for line in found]
+    for line in lines:
+        print(f"breach: {line}")
+    if args.fail_on:
+        print(f"gate: {len(lines)} breach{'es' if len(lines) != 1 else ''} of --fail-on {','.join(args.fail_on)}"
+              if lines else f"gate: passed --fail-on {','.join(args.fail_on)}")
+    return 1 if lines else 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -117,6 +142,11 @@ def register(sub) -> None:
     sp = sub.add_parser("report", help="the table of a results directory, and the change against a baseline")
     sp.add_argument("dir", help="a run directory, or a directory holding runs")
     sp.add_argument("--baseline", metavar="DIR", help="runs to compare against (same scenarios)")
+    sp.add_argument("--fail-on", action="append", metavar="RULES",
+                    help="exit 1 when the run breaks a rule against the baseline: STAT+Nms or STAT+N%% "
+                         "(STAT p50, p95, max of the outage; failback.STAT of the failback), verdict (pass -> fail), "
+                         "path (a path changed); comma-separated or repeated, e.g. p95+20%%,max+100ms,verdict,path")
+    sp.add_argument("--html", metavar="FILE", help="also write one self-contained HTML page of the runs")
     sp.set_defaults(func=cmd_report)
     sp = sub.add_parser("calibrate", help="inject outages of known length and check the measured ones")
     sp.add_argument("--json", action="store_true")
@@ -133,6 +163,8 @@ def register_run(sp: argparse.ArgumentParser) -> None:
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
+    sp.add_argument("--junit", metavar="FILE",
+                    help="also write the verdicts as JUnit XML: a test case per scenario and per trial")
     sp.add_argument("--name", type=state.check_run_name,
                     help="run name of the network the trials run on, so several runs can coexist (default: from the process id)")
     sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
