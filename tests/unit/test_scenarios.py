@@ -71,6 +71,17 @@ def test_no_flow_on_the_failed_path_means_nothing_was_measured():
     assert not v.ok and "nothing was measured" in v.reason
 
 
+@pytest.mark.parametrize("params, window", [
+    ({}, (44000, 46000, "dead peer detection 45 s")),                                   # Azure's defaults
+    ({"vpn.dpd_timeout_s": 9}, (8000, 10000, "dead peer detection 9 s")),
+    ({"vpngw.keepalive_s": 10, "vpngw.hold_s": 30}, (20000, 31000, "BGP hold 30 s after the last keepalive")),
+    ({"vpngw.keepalive_s": 10, "vpngw.hold_s": 50}, (40000, 46000, "BGP hold 50 s or dead peer detection 45 s")),
+])
+def test_a_dead_tunnel_is_found_by_whichever_detector_ends_first(params, window):
+    from testbed.model.params import Params
+    assert scenario.dead_tunnel_ms(Params(params)) == window
+
+
 def test_link_down_and_maintenance_limits():
     assert verdict("er-primary-link-down", made_up(80.0)).ok
     assert not verdict("er-primary-link-down", made_up(120.0)).ok

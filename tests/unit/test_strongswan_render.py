@@ -232,3 +232,31 @@ def test_leftover_pids_ignores_stale_and_foreign(tmp_path: Path) -> None:
     (tmp_path / "vpngw1").mkdir()
     (tmp_path / "vpngw1" / "charon.pid").write_text("garbage\n")
     assert leftover_pids(tmp_path) == []
+
+
+def test_the_updown_script_drops_carrier_only_with_the_last_child_sa(spec, tmp_path, monkeypatch):
+    """Run the rendered script with a stand-in for ip: carrier follows the count of CHILD SAs,
+    so a replacing SA (up, then the old one's down) leaves the device up."""
+    import subprocess
+
+    from testbed.daemons import strongswan
+    log = tmp_path / "ip.log"
+    stub = tmp_path / "ip"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    stub.chmod(0o755)
+    monkeypatch.setattr(strongswan.shutil, "which", lambda name: str(stub) if name == "ip" else f"/usr/bin/{name}")
+    script = tmp_path / "updown.sh"
+    script.write_text(strongswan.render_updown(spec, tun="ipsec7", count=tmp_path / "child_sas"))
+    script.chmod(0o700)
+
+    def verb(v: str) -> str:
+        log.write_text("")
+        out = subprocess.run([str(script)], env={"PLUTO_VERB": v}, capture_output=True, text=True, check=True)
+        return log.read_text() + out.stdout
+
+    assert "set dev ipsec7 carrier on" in verb("up-client")
+    assert "set dev ipsec7 carrier on" in verb("up-client")           # the replacing SA
+    assert "carrier" not in verb("down-client")                        # the replaced one goes: one is left
+    down = verb("down-client")
+    assert "set dev ipsec7 carrier off" in down and "show dev ipsec7" in down and "no CHILD SA left" in down
+    assert "carrier off" in verb("down-client") and (tmp_path / "child_sas").read_text().strip() == "0"  # stays 0
