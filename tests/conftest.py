@@ -1,4 +1,5 @@
-"""Shared fixtures: skip integration tests without root, and give each test module its own run name."""
+"""Shared fixtures: skip integration tests without root, give each test module its own run name,
+and put the signal handlers back after each test."""
 from __future__ import annotations
 
 import os
@@ -20,3 +21,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """A test that runs the CLI in process gets its signal handlers (Ctrl-C raises Interrupted,
+    for the CLI's clean-up); put pytest's back, or a Ctrl-C later fails one test instead of
+    stopping the run."""
+    import signal
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for sig, handler in kept.items():
+        signal.signal(sig, handler)
