@@ -77,10 +77,14 @@ def clean_all() -> list[str]:
     runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
     done = []
     for run in sorted(runs):
-        fd = state.lock(run)
-        if fd is None:
-            done.append(f"left run {run!r} alone: it is up (stop it with 'testbed down --name {run}')")
-            continue
-        state.unlock(run, fd)
-        done += clean_run(run)
+        done += clean_left(run)
     return done + drop_fault_tables([os.getpid()])
+
+
+def clean_left(run: str) -> list[str]:
+    """Clean what run ``run`` left, unless it is still up (then it is named and left alone)."""
+    fd = state.lock(run)
+    if fd is None:
+        return [f"left run {run!r} alone: it is up (stop it with 'testbed down --name {run}')"]
+    state.unlock(run, fd)
+    return clean_run(run)
