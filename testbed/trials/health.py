@@ -68,12 +68,13 @@ class Thresholds:
 
 
 def growth(series: Sequence[float], blocks: int) -> float | None:
-    """How much the last ``blocks`` steps of ``series`` grew, if they never went down and
-    grew at all; None when the series is shorter or not monotonic."""
+    """How much the last ``blocks`` steps of ``series`` grew, if each of them grew (a leak
+    grows all the time; a one-off allocation grows once and stays); None otherwise, or when
+    the series is shorter."""
     if len(series) < blocks + 1:
         return None
     tail = list(series[-(blocks + 1):])
-    if any(b < a for a, b in zip(tail, tail[1:])) or tail[-1] <= tail[0]:
+    if any(b <= a for a, b in zip(tail, tail[1:])):
         return None
     return tail[-1] - tail[0]
 

@@ -21,10 +21,11 @@ def sample(rss: float = 10.0, fds: int = 20, processes: int = 40, nft_tables: in
 
 
 # --- leaks ----------------------------------------------------------------------------------
-def test_growth_needs_a_monotonic_window_that_grew():
+def test_growth_needs_growth_in_every_block_of_the_window():
     assert health.growth([1, 2, 3, 4], 3) == 3
-    assert health.growth([9, 1, 2, 2, 3], 3) == 2       # only the window counts
+    assert health.growth([9, 1, 2, 3, 4], 3) == 3       # only the window counts
     assert health.growth([1, 3, 2, 4], 3) is None       # went down once: noise, not a leak
+    assert health.growth([1, 1, 1, 3], 3) is None       # one step: an allocation that stays
     assert health.growth([2, 2, 2, 2], 3) is None       # flat
     assert health.growth([1, 2, 3], 3) is None          # too short for the window
 
@@ -47,8 +48,9 @@ def test_fds_leak_by_count():
 
 @pytest.mark.parametrize("key", health.COUNTS)
 def test_the_runs_own_counts_leak_at_one(key):
-    series = [sample(**{key: v}) for v in (5, 5, 5, 6)]
-    assert health.leaks(series, TH) == [f"the run's {key.replace('_', ' ')} grew by 1 over 3 blocks (5 -> 6, threshold 1)"]
+    assert health.leaks([sample(**{key: v}) for v in (5, 5, 5, 6)], TH) == []
+    series = [sample(**{key: v}) for v in (5, 6, 7, 8)]
+    assert health.leaks(series, TH) == [f"the run's {key.replace('_', ' ')} grew by 3 over 3 blocks (5 -> 8, threshold 1)"]
 
 
 def test_a_daemon_missing_from_the_window_is_not_judged():
@@ -148,3 +150,37 @@ def test_a_resumed_soak_judges_leaks_on_its_new_segment_only():
 def test_a_directory_without_soak_json_is_one_sentence(tmp_path):
     with pytest.raises(TestbedError, match="holds no readable soak.json"):
         soak.read(tmp_path)
+
+
+# --- the runner's on_trial: blocks, stops, soak.json --------------------------------------------
+def watch(tmp_path, monkeypatch, rss: list[float], every: int = 1):
+    """A Watch whose health samples are ``rss`` in turn (the daemons of a live run stand-in)."""
+    values = iter(rss)
+    monkeypatch.setattr(health, "sample", lambda net: sample(rss=next(values)))
+    s = soak.Soak("er-primary-blackhole", {"trials": 10, "soak": {"every": every, "thresholds": vars(TH),
+                                                                  "settle_s": 1.0, "max_flaps": 0}})
+    lines: list[str] = []
+    ctx = type("Ctx", (), {"net": None, "writer": type("W", (), {"dir": tmp_path, "trials": []})()})()
+    return soak.Watch(s, lines.append), ctx, lines
+
+
+def test_the_watch_stops_on_a_leak_after_the_window_and_keeps_it_on_disk(tmp_path, monkeypatch):
+    w, ctx, lines = watch(tmp_path, monkeypatch, [10.0, 10.0, 11.0, 12.0, 13.0])
+    reasons = []
+    for k in range(1, 5):
+        t = trial()
+        t.index = k
+        ctx.writer.trials.append(t)
+        reasons.append(w(ctx, t))
+    assert reasons[:3] == [None, None, None] and reasons[3].startswith("leak: ce1/bgpd RSS grew 30 %")
+    assert [line.split(":")[0] for line in lines[1:]] == [f"health after trial {k} (block {k})" for k in range(1, 5)]
+    on_disk = soak.read(tmp_path)
+    assert on_disk.stopped == reasons[3] and len(on_disk.blocks) == 4 and len(on_disk.samples) == 5
+
+
+def test_the_watch_stops_on_a_flap_at_once(tmp_path, monkeypatch):
+    w, ctx, _ = watch(tmp_path, monkeypatch, [10.0] * 3, every=5)
+    assert w(ctx, trial((10.5, "bfd", "bfd-down"))) is None
+    reason = w(ctx, trial((2.0, "bgp", "adj-down")))
+    assert reason == "flap: trial 7: ce1 adj-down (peer 192.168.1.2, log) 8000 ms before the fault"
+    assert soak.read(tmp_path).flaps == [{"trial": 7, "what": reason.removeprefix("flap: ")}]
