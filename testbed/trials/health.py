@@ -149,14 +149,17 @@ def daemon_growth(samples: Sequence[dict[str, Any]]) -> dict[str, dict[str, floa
 def line(block: dict[str, Any], first_p50: float | None) -> str:
     """One health line: the block's trials, failures, p50 and its drift, daemons, counts, flaps."""
     h = block["health"]
-    rss = [d["rss_mib"] for d in h["daemons"].values()]
-    fds = [d["fds"] for d in h["daemons"].values()]
     p = block["p50_ms"]
     drift = f" (drift {p - first_p50:+.0f} ms)" if p is not None and first_p50 is not None else ""
     p50_text = "-" if p is None else f"{p:.0f} ms"
-    daemons_text = (f"{len(rss)} daemons RSS {min(rss):.1f}-{max(rss):.1f} MiB, fds {min(fds)}-{max(fds)}"
-                    if rss else "no daemons")
+    if h is None:  # the block ended in a soak that was killed before it could look
+        state_text = "not sampled (the soak stopped as the block ended)"
+    else:
+        rss = [d["rss_mib"] for d in h["daemons"].values()]
+        fds = [d["fds"] for d in h["daemons"].values()]
+        daemons_text = (f"{len(rss)} daemons RSS {min(rss):.1f}-{max(rss):.1f} MiB, fds {min(fds)}-{max(fds)}"
+                        if rss else "no daemons")
+        state_text = (f"{daemons_text}; {h['namespaces']} namespaces, {h['processes']} processes, "
+                      f"{h['nft_tables']} nft tables, {h['files']} files")
     return (f"health after trial {block['last_trial']} (block {block['block']}): "
-            f"{block['failures']}/{block['trials']} failed, p50 {p50_text}{drift}; "
-            f"{daemons_text}; {h['namespaces']} namespaces, {h['processes']} processes, "
-            f"{h['nft_tables']} nft tables, {h['files']} files; {block['flaps']} flaps")
+            f"{block['failures']}/{block['trials']} failed, p50 {p50_text}{drift}; {state_text}; {block['flaps']} flaps")

@@ -46,6 +46,7 @@ class Soak:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     flaps: list[dict[str, Any]] = field(default_factory=list)     # {trial, what}
     trial_s: list[float] = field(default_factory=list)            # trial to trial, within a segment
+    checked: int = 0                    # the last trial whose flaps were looked for
     segment: int = 0
     stopped: str | None = None
     held: bool | None = None
@@ -107,19 +108,23 @@ class Watch:
         if not soak.segment_samples():  # the segment's first sample: where growth counts from
             soak.samples.append({"segment": soak.segment, "after_trial": trial.index, "health": health.sample(ctx.net)})
             self.say(f"soak: results in {run_dir} (if it stops, go on with 'testbed soak --resume {run_dir}')")
-        soak.flaps += [{"trial": trial.index, "what": what} for what in health.flaps(trial, o.settle_s)]
+        # a soak killed between a trial's file and this call left that trial (and its block) unseen
+        for t in [t for t in ctx.writer.trials if t.index > soak.checked]:
+            soak.flaps += [{"trial": t.index, "what": what} for what in health.flaps(t, o.settle_s)]
+            soak.checked = t.index
         reason = None
-        if trial.index % o.every == 0:
-            block = block_figures(ctx.writer.trials, trial.index // o.every, o.every)
-            block["health"] = health.sample(ctx.net)
+        for b in range(len(soak.blocks) + 1, trial.index // o.every + 1):
+            block = block_figures(ctx.writer.trials, b, o.every)
+            live = block["last_trial"] == trial.index
+            block["health"] = health.sample(ctx.net) if live else None  # a past block's network is gone
             block["flaps"] = sum(1 for f in soak.flaps if block["first_trial"] <= f["trial"] <= block["last_trial"])
             soak.blocks.append(block)
-            soak.samples.append({"segment": soak.segment, "after_trial": trial.index, "health": block["health"]})
-            first_p50 = soak.blocks[0]["p50_ms"]
-            self.say(health.line(block, first_p50))
-            leaked = health.leaks(soak.segment_samples(), o.thresholds)
-            if leaked:
-                reason = "leak: " + "; ".join(leaked)
+            self.say(health.line(block, soak.blocks[0]["p50_ms"]))
+            if live:
+                soak.samples.append({"segment": soak.segment, "after_trial": trial.index, "health": block["health"]})
+                leaked = health.leaks(soak.segment_samples(), o.thresholds)
+                if leaked:
+                    reason = "leak: " + "; ".join(leaked)
         if len(soak.flaps) > o.max_flaps:
             reason = f"flap: {soak.flaps[-1]['what']}" + (f" ({len(soak.flaps)} flaps, --max-flaps {o.max_flaps})"
                                                  if o.max_flaps else "")

@@ -180,7 +180,26 @@ def test_the_watch_stops_on_a_leak_after_the_window_and_keeps_it_on_disk(tmp_pat
 
 def test_the_watch_stops_on_a_flap_at_once(tmp_path, monkeypatch):
     w, ctx, _ = watch(tmp_path, monkeypatch, [10.0] * 3, every=5)
-    assert w(ctx, trial((10.5, "bfd", "bfd-down"))) is None
-    reason = w(ctx, trial((2.0, "bgp", "adj-down")))
+    first, second = trial((10.5, "bfd", "bfd-down")), trial((2.0, "bgp", "adj-down"))
+    first.index = 6
+    ctx.writer.trials.append(first)  # the runner has written a trial when it calls the watch
+    assert w(ctx, first) is None
+    ctx.writer.trials.append(second)
+    reason = w(ctx, second)
     assert reason == "flap: trial 7: ce1 adj-down (peer 192.168.1.2, log) 8000 ms before the fault"
     assert soak.read(tmp_path).flaps == [{"trial": 7, "what": reason.removeprefix("flap: ")}]
+
+
+def test_a_resumed_watch_catches_up_the_block_and_flaps_the_killed_soak_never_saw(tmp_path, monkeypatch):
+    w, ctx, lines = watch(tmp_path, monkeypatch, [10.0, 10.0], every=2)
+    w.soak.checked = 1  # the killed soak saw trial 1; trial 2 was on disk, its block not yet counted
+    seen = []
+    for k, events in ((1, ()), (2, ((2.0, "bfd", "bfd-down"),)), (3, ())):
+        t = trial(*events)
+        t.index = k
+        seen.append(t)
+    ctx.writer.trials = seen
+    w.soak.flaps = []
+    assert w(ctx, seen[2]).startswith("flap: trial 2: ce1 bfd-down")
+    assert [b["last_trial"] for b in w.soak.blocks] == [2] and w.soak.blocks[0]["health"] is None
+    assert "not sampled (the soak stopped as the block ended)" in lines[1]
