@@ -109,6 +109,7 @@ def left_by(run: str, inodes: set[int], before: set[int]) -> list[str]:
     host_ns = os.stat("/proc/self/ns/net").st_ino
     work = str(state.work_dir(run))
     claimed = _claimed_inodes()
+    inodes = inodes - claimed  # the run's namespaces are gone: their inode numbers may be another run's now
     left = []
     for pid, (exe, cmd, ino) in sorted(_procs().items()):
         if pid == os.getpid():
