@@ -87,8 +87,13 @@ def tb(*argv: str, timeout: float = 90) -> subprocess.CompletedProcess:
 
 
 def kill(pid: int | None) -> None:
+    """SIGKILL, and wait until the process is gone (it may have been gone already)."""
     if pid and alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        until(lambda: None if alive(pid) else True, 5)
 
 
 def cli_of(run: str) -> list[int]:
@@ -130,8 +135,9 @@ def test_kill_then_clean_leaves_the_host_as_it_was(case, tmp_path):
         proc.wait(timeout=30)
         until(lambda: None if cli_of(run) else True, 60)  # a lab's own `up -d` finishing by itself
         st = state.read(run)
-        if st and state.owner_alive(st):
-            assert tb("down", "--name", run).returncode == 0
+        if st and state.owner_alive(st):  # up by design (a holder that outlived its CLI): down is how it ends
+            res = tb("down", "--name", run)
+            assert res.returncode == 0 or "is up" in res.stderr, res.stderr  # or it ended by itself meanwhile
         res = tb("clean", run)
         assert res.returncode == 0, f"testbed clean {run} failed ({where}): {res.stderr}"
         assert tb("clean", run).stdout.strip() == "nothing to clean", where
