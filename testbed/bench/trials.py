@@ -36,7 +36,7 @@ def trial_cycle(trials: int, out: Path, run: str) -> dict[str, Any]:
     reports: list[tuple[int, Trial]] = []
     t0 = time.monotonic()
     outcome = runner.run(sc, runner.Options(trials=trials, out=out, progress=False, run_name=run),
-                         on_trial=lambda t: reports.append((now_ns(), t)))
+                         on_trial=lambda _ctx, t: reports.append((now_ns(), t)))
     wall_s = time.monotonic() - t0
     cycle = Series("s")
     phases = {p: Series("s") for p in PHASES}

@@ -87,8 +87,12 @@ class FrrRouter:
             raise TestbedError(f"FRR {daemon} did not start again on {self.name}: see {self.conf.parent}/frr.log.")
         return pid
 
+    def daemon_pids(self) -> dict[str, int]:
+        """Each running daemon's pid, by daemon name (from its pid file)."""
+        return {d: p for d in self.daemons if (p := read_pidfile(self.rundir / f"{d}.pid"))}
+
     def pids(self) -> list[int]:
-        return [p for d in self.daemons if (p := read_pidfile(self.rundir / f"{d}.pid"))]
+        return list(self.daemon_pids().values())
 
     def stop(self) -> None:
         stop(self.pids())

@@ -139,8 +139,12 @@ class Tunnels:
         for node in sorted({n for t in self.topo.tunnels for n in (t.onprem, t.azure, t.standby) if n}):
             nft.apply(nodes[node].pid, script)
 
+    def started(self) -> list[Charon]:
+        """Every charon this object started (both ends of each tunnel, the standby instances)."""
+        return [c for pair in self.ends.values() for c in pair] + list(self.standby.values())
+
     def stop(self) -> None:
-        for charon in [c for pair in self.ends.values() for c in pair] + list(self.standby.values()):
+        for charon in self.started():
             charon.stop()
         self.ends.clear()
         self.standby.clear()

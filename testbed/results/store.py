@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,8 +25,15 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+# what ``write_summary`` adds to the run's meta (recomputed, never carried over by ``reopen``)
+SUMMARY_KEYS = ("trials_done", "passed", "ok", "stats", "trials", "notes", "load_at_end", "stopped")
+
+
 class RunWriter:
     """The directory of one run; every trial is on disk the moment it ends."""
+
+    earlier_notes: list[str] = []   # the notes of the run ``reopen`` continues
+    lost: list[int] = []            # trials ``reopen`` found in flight (started, never written)
 
     def __init__(self, root: Path, scenario: str, started_utc: str, meta: Mapping[str, Any]) -> None:
         self.dir = Path(root) / scenario / started_utc
@@ -34,6 +42,26 @@ class RunWriter:
         self.meta = {"scenario": scenario, "started_utc": started_utc, **meta}
         self.trials: list[Trial] = []
         self.write_summary()
+
+    @classmethod
+    def reopen(cls, run_dir: Path) -> "RunWriter":
+        """An earlier run's directory, to go on with: its trials on disk stay, the summary's
+        statistics are recomputed as trials are added. A trial that was in flight when the run
+        died left only its work directory (no NNN.json): that is removed, and ``lost`` names it."""
+        summary = load_summary(run_dir)
+        self = cls.__new__(cls)
+        self.dir = Path(run_dir)
+        self.trials_dir = self.dir / "trials"
+        self.meta = {k: v for k, v in summary.items() if k not in SUMMARY_KEYS}
+        self.earlier_notes = list(summary.get("notes", []))
+        self.trials = sorted((load_trial(p) for p in self.trials_dir.glob("*.json") if p.stem.isdigit()),
+                             key=lambda t: t.index)
+        done = {t.index for t in self.trials}
+        self.lost = sorted(int(d.name) for d in self.trials_dir.iterdir()
+                           if d.is_dir() and d.name.isdigit() and int(d.name) not in done)
+        for index in self.lost:
+            shutil.rmtree(self.trial_path(index, ""), ignore_errors=True)
+        return self
 
     def trial_path(self, index: int, suffix: str) -> Path:
         return self.trials_dir / f"{index:03d}{suffix}"

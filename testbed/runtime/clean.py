@@ -20,11 +20,15 @@ def clean_run(run: str) -> list[str]:
     """Clean one run; returns a line per thing removed."""
     done = []
     st = state.read(run) or {}
+    # A namespace of the run whose processes all died is gone, and its inode number may be
+    # another run's namespace now: those are left out, and what is inside is found before
+    # anything is stopped (stopping frees namespaces, whose numbers the kernel reuses at once).
+    inodes = set(st.get("netns_inodes", [])) - other_runs_inodes(run)
+    left = pids_in_netns(inodes) if inodes else []
     owner = st.get("owner_pid")
     if owner and "testbed" in cmdline(owner):
         stop([owner], timeout=10.0)  # a live owner cleans up after itself on SIGTERM
         done.append(f"stopped testbed process {owner}")
-    inodes = set(st.get("netns_inodes", []))
     done += drop_fault_tables([info["pid"] for info in st.get("nodes", {}).values()
                                if alive(info["pid"]) and netns_inode(info["pid"]) in inodes])
     for d in frr.leftover_instances(run):
@@ -33,7 +37,7 @@ def clean_run(run: str) -> list[str]:
     charons = ipsec.clean(state.work_dir(run))
     if charons:
         done.append(f"stopped {len(charons)} charon process(es)")
-    left = pids_in_netns(inodes) if inodes else []
+    left = [p for p in left if alive(p)]
     if left:
         stop(left)
         done.append(f"stopped {len(left)} process(es) in the run's namespaces")
@@ -50,6 +54,11 @@ def clean_run(run: str) -> list[str]:
         except OSError:
             pass
     return done
+
+
+def other_runs_inodes(run: str) -> set[int]:
+    """The namespaces other runs' state files name."""
+    return {i for r in state.runs() if r != run for i in (state.read(r) or {}).get("netns_inodes", [])}
 
 
 def drop_fault_tables(pids: list[int]) -> list[str]:
@@ -77,10 +86,14 @@ def clean_all() -> list[str]:
     runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
     done = []
     for run in sorted(runs):
-        fd = state.lock(run)
-        if fd is None:
-            done.append(f"left run {run!r} alone: it is up (stop it with 'testbed down --name {run}')")
-            continue
-        state.unlock(run, fd)
-        done += clean_run(run)
+        done += clean_left(run)
     return done + drop_fault_tables([os.getpid()])
+
+
+def clean_left(run: str) -> list[str]:
+    """Clean what run ``run`` left, unless it is still up (then it is named and left alone)."""
+    fd = state.lock(run)
+    if fd is None:
+        return [f"left run {run!r} alone: it is up (stop it with 'testbed down --name {run}')"]
+    state.unlock(run, fd)
+    return clean_run(run)

@@ -136,7 +136,10 @@ class Network:
         self._stopping.set()
         for thread in self._behaviour_threads:  # a step under way finishes against live daemons
             thread.join(timeout=15)
-        inodes = set(self.state.get("netns_inodes", []))
+        # Found now, while our shells hold the namespaces: once they are gone, the kernel hands
+        # their inode numbers to the next namespaces made (another run's), whose processes a
+        # later look would take for ours.
+        inside = pids_in_netns(set(self.state.get("netns_inodes", [])))
         nft.forget(list(self.pids.values()))
         for r in self.frr.values():
             r.stop()
@@ -149,7 +152,7 @@ class Network:
                 pass
             self.mn = None
         # Anything still inside our namespaces (a probe, a capture, a stray daemon) goes too.
-        stop(pids_in_netns(inodes))
+        stop(inside)
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(state.work_dir(self.run), ignore_errors=True)
         state.unlock(self.run, self._lock_fd)

@@ -62,6 +62,11 @@ def rss_mib(pid: int) -> float:
     return 0.0  # a kernel thread or a zombie
 
 
+def open_fds(pid: int) -> int:
+    """How many file descriptors the process has open (entries of ``/proc/PID/fd``)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def started_monotonic(pid: int) -> float:
     """When the process started, on CLOCK_MONOTONIC (the testbed's clock), to 1/CLK_TCK.
 

@@ -70,6 +70,7 @@ class Options:
     progress: bool = True
     run_name: str = field(default_factory=lambda: f"scen{os.getpid() % 100000}")
     network: str | None = None                # a network file (or name) instead of the scenario's own
+    resume: Path | None = None                # a run directory to go on with (``RunWriter.reopen``)
 
 
 @dataclass
@@ -350,9 +351,16 @@ def versions() -> dict[str, str | None]:
             "python": platform.python_version()}
 
 
-def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | None = None) -> RunOutcome:
+OnTrial = Callable[[Context, Trial], "str | None"]
+
+
+def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> RunOutcome:
     """Bring the scenario's topology up, run the trials, write the results; the network is
-    always torn down, and every trial that ended is on disk whatever happens after it."""
+    always torn down, and every trial that ended is on disk whatever happens after it.
+
+    ``on_trial`` sees each trial once it is on disk; a reason it returns stops the run there
+    (``summary.json`` keeps it as ``stopped``). With ``opts.resume`` the run goes on in that
+    directory: its trials stay, the remaining ones of its plan run."""
     topology = opts.network or scenario.topology
     topo = catalog.build(topology, {**scenario.params, **opts.overrides})
     if len(topo.endpoints) != 2:
@@ -363,19 +371,27 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
     if trials_n < 1:
         raise TestbedError(f"{trials_n} trials is not a run: ask for at least 1 (--trials 1), or leave "
                            f"--trials out for the scenario's {scenario.trials}.")
-    started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    writer = RunWriter(opts.out, scenario.name, started, {
-        "description": scenario.summary, "topology": topology,
-        "fault": scenario.fault(topo).describe(), "trials_planned": trials_n,
-        "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
-        # docs/azure.md#what-the-testbed-adds: parts Azure does not document, which shape the figures
-        "testbed_additions": topo.params.additions(),
-        "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
-        "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},
-    })
     notes: list[str] = []
-    trials: list[Trial] = []
+    if opts.resume:
+        writer = RunWriter.reopen(opts.resume)
+        notes += writer.earlier_notes
+        lost = f" (trial {', '.join(map(str, writer.lost))} was in flight and runs again)" if writer.lost else ""
+        notes.append(f"resumed after {len(writer.trials)} trials{lost}")
+    else:
+        started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        writer = RunWriter(opts.out, scenario.name, started, {
+            "description": scenario.summary, "topology": topology,
+            "fault": scenario.fault(topo).describe(), "trials_planned": trials_n,
+            "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
+            # docs/azure.md#what-the-testbed-adds: parts Azure does not document, which shape the figures
+            "testbed_additions": topo.params.additions(),
+            "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
+            "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},
+        })
+    trials: list[Trial] = list(writer.trials)
+    first = max((t.index for t in trials), default=0) + 1
     finished = False
+    stopped: str | None = None
     handler = _NoteHandler(notes)
     logging.getLogger("testbed").addHandler(handler)
     try:
@@ -390,15 +406,17 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
             if flows.uncovered:
                 _note(notes, f"{opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
             ctx = Context(net, scenario, opts, reference, points, flows.ports, writer, notes)
-            with _progress(opts.progress, scenario.name, trials_n) as advance:
-                for k in range(1, trials_n + 1):
+            with _progress(opts.progress, scenario.name, trials_n, len(trials)) as advance:
+                for k in range(first, trials_n + 1):
                     trial = run_trial(ctx, k)
                     writer.add(trial)
                     plots.timeline(trial, writer.trial_path(k, ".png"))
                     trials.append(trial)
                     advance(trial)
-                    if on_trial:
-                        on_trial(trial)
+                    stopped = on_trial(ctx, trial) if on_trial else None
+                    if stopped:
+                        _note(notes, f"stopped after trial {k}: {stopped}")
+                        break
                     net.check_behaviours()  # the trial is on disk; a dead behaviour ends the run
                     if not trial.restored:
                         _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
@@ -409,19 +427,19 @@ def run(scenario: Scenario, opts: Options, on_trial: Callable[[Trial], None] | N
             notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
         logging.getLogger("testbed").removeHandler(handler)
         plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
-        writer.write_summary(notes=notes, load_at_end=os.getloadavg())
+        writer.write_summary(notes=notes, load_at_end=os.getloadavg(), **({"stopped": stopped} if stopped else {}))
     return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)
 
 
 @contextmanager
-def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[Trial], None]]:
+def _progress(enabled: bool, name: str, total: int, done: int = 0) -> Iterator[Callable[[Trial], None]]:
     if not enabled:
         yield lambda t: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[last]}"), TimeElapsedColumn(), transient=False) as bar:
-        task = bar.add_task(name, total=total, last="")
+        task = bar.add_task(name, total=total, completed=done, last="")
 
         def advance(t: Trial) -> None:
             mark = "[green]pass[/]" if t.ok else "[red]FAIL[/]"

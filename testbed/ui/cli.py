@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from testbed.errors import TestbedError
 from testbed.runtime import state
-from testbed.ui import bench, labs, runs, scenarios, topologies
+from testbed.ui import bench, labs, runs, scenarios, soak, topologies
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     ap = Parser(prog="testbed", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    for group in (runs, scenarios, topologies, bench, labs):
+    for group in (runs, scenarios, soak, topologies, bench, labs):
         group.register(sub)
     return ap
 

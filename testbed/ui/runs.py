@@ -178,8 +178,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     preflight.require_root()
-    from testbed.runtime.clean import clean_all
-    done = clean_all()
+    from testbed.runtime.clean import clean_all, clean_left
+    done = clean_left(args.run) if args.run else clean_all()
     print("\n".join(done) if done else "nothing to clean")
     return 0
 
@@ -230,5 +230,8 @@ def register(sub) -> None:
     sp = sub.add_parser("down", help="stop a run and clean up")
     add_run_opts(sp)
     sp.set_defaults(func=cmd_down)
-    sub.add_parser("clean", help="remove whatever killed runs left behind").set_defaults(func=cmd_clean)
+    sp = sub.add_parser("clean", help="remove whatever killed runs left behind (every run's, or one run's)")
+    sp.add_argument("run", nargs="?", type=state.check_run_name,
+                    help="clean only what this run left (other runs on the machine stay as they are)")
+    sp.set_defaults(func=cmd_clean)
     sub.add_parser("list", help="topologies and running runs").set_defaults(func=cmd_list)

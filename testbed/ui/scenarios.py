@@ -37,8 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from testbed.runtime.net import Interrupted, install_signal_handlers
     from testbed.trials import runner, scenario
     scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
-    if not 1 <= args.flows <= MAX_FLOWS or args.rate <= 0:
-        raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
+    check_probe(args.flows, args.rate)
     done = []
     try:
         with out_dir(args.out) as out:
@@ -159,16 +158,26 @@ def register(sub) -> None:
 def register_run(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", nargs="+", help="scenario name(s): 'testbed list' lists them")
     sp.add_argument("--trials", type=at_least_one, help="trials per scenario (default: the scenario's)")
+    sp.add_argument("--junit", metavar="FILE",
+                    help="also write the verdicts as JUnit XML: a test case per scenario and per trial")
+    add_trial_opts(sp)
+    sp.set_defaults(func=cmd_run)
+
+
+def check_probe(flows: int, rate: float) -> None:
+    if not 1 <= flows <= MAX_FLOWS or rate <= 0:
+        raise TestbedError(f"--flows must be 1 to {MAX_FLOWS} and --rate above 0: for example --flows 16 --rate 250.")
+
+
+def add_trial_opts(sp: argparse.ArgumentParser) -> None:
+    """How trials run, shared by ``run`` and ``soak``: the network, parameters, results, probes."""
     sp.add_argument("--network", metavar="FILE", help="run on this network file instead of the scenario's topology")
     add_param_opts(sp)
     sp.add_argument("--out", default="results", metavar="DIR", help="results root (default ./results)")
     sp.add_argument("--pcap", action="store_true", help="keep pcaps and probe records of every trial")
-    sp.add_argument("--junit", metavar="FILE",
-                    help="also write the verdicts as JUnit XML: a test case per scenario and per trial")
     sp.add_argument("--name", type=state.check_run_name,
                     help="run name of the network the trials run on, so several runs can coexist (default: from the process id)")
     sp.add_argument("--flows", type=int, default=DEFAULT_FLOWS,
                     help="probe flows each way, ports planned so every equal-cost path carries some (default %(default)s)")
     sp.add_argument("--rate", type=float, default=DEFAULT_RATE,
                     help="packets/s per flow: the outage resolution is 1/rate (default %(default)g)")
-    sp.set_defaults(func=cmd_run)

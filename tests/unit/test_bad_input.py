@@ -117,10 +117,17 @@ CASES = [
     ("report of a missing folder", ["report", "{tmp}/none"], "no run results (summary.json)"),
     ("bench to a path it cannot make", ["bench", "--quick", "--out", "/proc/nope"], "cannot make the results directory"),
     ("run to a path it cannot make", ["run", "er-primary-blackhole", "--out", "/proc/nope"], "cannot make the results directory"),
+    # --- soak
+    ("soak of nothing", ["soak"], "soak wants a scenario (testbed soak SCENARIO --trials N) or --resume DIR"),
+    ("soak of a scenario and a resume", ["soak", "er-primary-blackhole", "--resume", "{tmp}"], "one of the two"),
+    ("soak of an unknown scenario", ["soak", "nosuch"], "unknown scenario 'nosuch'"),
+    ("soak blocks of zero", ["soak", "er-primary-blackhole", "--every", "0"], "at least 1, not '0'"),
+    ("soak to a path it cannot make", ["soak", "er-primary-blackhole", "--out", "/proc/nope"], "cannot make the results directory"),
+    ("soak resume of a folder with no soak", ["soak", "--resume", "{tmp}"], "holds no readable soak.json"),
 ]
 NEEDS_ROOT = {"lab check with no lab up", "lab solve with no lab up", "lab reset with no lab up", "status of no run",
               "exec in no run", "vtysh in no run", "down of no run", "calibrate bad outages", "calibrate no repeats",
-              "run on a bad network file"}
+              "run on a bad network file", "soak resume of a folder with no soak"}
 
 
 @pytest.fixture
