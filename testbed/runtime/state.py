@@ -69,7 +69,10 @@ def runs() -> list[str]:
 def require_running(run: str, start: str = "testbed up TOPOLOGY -d") -> dict[str, Any]:
     """The state of a live run, or a clear error saying how to ``start`` one."""
     st = read(run)
-    if not st or not owner_alive(st):
+    if st and not owner_alive(st):
+        raise TestbedError(f"testbed run {run!r} is not up any more (its process was killed) but left its "
+                           f"network behind: remove it with 'testbed clean {run}'.")
+    if not st:
         live = [r for r in runs() if (s := read(r)) and owner_alive(s)]
         hint = f" (running: {', '.join(live)}; pick one with --name)" if live else ""
         raise TestbedError(f"no testbed run named {run!r} is up{hint}: start one with '{start}'.")

@@ -226,3 +226,11 @@ def test_bad_input_to_up_is_one_line_exit_1_and_nothing_left(what, argv, words, 
             made.rmdir()
     assert_one_line_and_nothing_left(res.returncode, res.stderr, words, tmp_path, before)
     assert not list(Path("/var/run/frr").glob("hdbad-*"))
+
+
+def test_a_run_whose_process_was_killed_is_named_with_the_command_that_cleans_it(tmp_path, monkeypatch):
+    from testbed.errors import TestbedError
+    from testbed.runtime import state
+    monkeypatch.setattr(state, "read", lambda run: {"owner_pid": 2 ** 22 + 7})   # no such process
+    with pytest.raises(TestbedError, match=r"'gone' is not up any more .* 'testbed clean gone'\.$"):
+        state.require_running("gone")
