@@ -61,6 +61,16 @@ def test_faults_name_things_the_topology_has():
             bad.check(TOPO)
 
 
+@pytest.mark.parametrize("fault", [faults.IkeDaemonKill, faults.IkeDelete, faults.KeyChange, faults.Rekey])
+def test_tunnel_faults_name_a_tunnel_the_network_has(fault):
+    vpn = catalog.build("vpn")
+    fault("vpn-tunnel1").check(vpn)
+    with pytest.raises(TestbedError, match=r"vpn has no tunnel 'vpn-tunnel2': choose one of vpn-tunnel0, vpn-tunnel1\.$"):
+        fault("vpn-tunnel2").check(vpn)
+    with pytest.raises(TestbedError, match=r"has no tunnel 'vpn-tunnel0': choose one of none \(no VPN\)\.$"):
+        fault("vpn-tunnel0").check(TOPO)
+
+
 def test_flap_validates_and_settles_back_to_baseline():
     assert faults.LinkFlap("er-primary").settle == "baseline"
     with pytest.raises(TestbedError):
