@@ -392,8 +392,10 @@ def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> R
     first = max((t.index for t in trials), default=0) + 1
     finished = False
     stopped: str | None = None
-    handler = _NoteHandler(notes)
-    logging.getLogger("testbed").addHandler(handler)
+    handler, logger = _NoteHandler(notes), logging.getLogger("testbed")
+    # the notes only: Python's last-resort handler would also print each warning into the progress bar
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
     try:
         with Network(topo, run=opts.run_name) as net:
             notes.append(f"converged in {converge.wait_converged(net).total_s:.1f} s")
@@ -425,7 +427,8 @@ def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> R
     finally:  # an interrupted run still gets its picture and a final summary
         if not finished:
             notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
-        logging.getLogger("testbed").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.propagate = propagate
         plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
         writer.write_summary(notes=notes, load_at_end=os.getloadavg(), **({"stopped": stopped} if stopped else {}))
     return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)
