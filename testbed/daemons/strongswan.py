@@ -152,9 +152,9 @@ def render_swanctl_conf(spec: TunnelSpec, *, updown: Path) -> str:
 
 
 def render_updown(spec: TunnelSpec, *, tun: str, count: Path) -> str:
-    """The updown script that sets ``tun`` down when the tunnel's last CHILD SA goes and up
-    when one is installed (``count`` holds how many are), so that routing notices a dead
-    tunnel the way it notices a dead link."""
+    """The updown script that takes carrier off ``tun`` when the tunnel's last CHILD SA goes
+    and gives it back when one is installed (``count`` holds how many are), so that routing
+    notices a dead tunnel the way it notices a dead link."""
     return render("updown.sh.j2", spec=spec, tun=tun, count=count,
                   ip=shutil.which("ip") or "/usr/sbin/ip", flock=shutil.which("flock") or "/usr/bin/flock")
 
@@ -448,10 +448,7 @@ class Charon:
         keys it did not load from swanctl.conf, i.e. the one loaded here.
         """
         self._check_running()
-        key = self.spec.psk_file.read_text().strip()
-        if not key:
-            raise self._fail(f"pre-shared key file {self.spec.psk_file} is empty")
-        self.load_key(key)
+        self.load_key()
         self._log_mark = self.log_file.stat().st_size
         uri = f"unix://{self.vici_socket}"
         done = subprocess.run(
@@ -463,9 +460,14 @@ class Charon:
         if done.returncode != 0:
             raise self._fail(f"swanctl --load-conns failed: {(done.stdout + done.stderr).strip()}")
 
-    def load_key(self, key: str) -> None:
-        """Load ``key`` as the tunnel's pre-shared key (over vici), replacing the one loaded;
-        SAs already up keep running, the next authentication uses it."""
+    def load_key(self, key: str | None = None) -> None:
+        """Load ``key`` (default: the one in the spec's key file) as the tunnel's pre-shared key
+        over vici, replacing the one loaded; SAs already up keep running, the next
+        authentication uses it."""
+        if key is None:
+            key = self.spec.psk_file.read_text().strip()
+            if not key:
+                raise self._fail(f"pre-shared key file {self.spec.psk_file} is empty")
         with self._session() as session:
             session.load_shared(
                 {

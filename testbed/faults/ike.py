@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class _TunnelFault(Fault):
+class TunnelFault(Fault):
+    """A fault on one end of the VPN tunnel labelled ``tunnel``."""
+
     tunnel: str
 
     def check(self, topo: Topology) -> None:
@@ -32,7 +34,7 @@ class _TunnelFault(Fault):
 
 
 @dataclass
-class IkeDaemonKill(_TunnelFault):
+class IkeDaemonKill(TunnelFault):
     """The gateway instance's IKE daemon (charon) is killed: no DELETE goes out, and its
     userspace ESP and TUN device go with it, so the gateway's side drops the tunnel's BGP
     session at once while the on-prem device notices only by dead peer detection or its BGP
@@ -55,7 +57,7 @@ class IkeDaemonKill(_TunnelFault):
 
 
 @dataclass
-class IkeDelete(_TunnelFault):
+class IkeDelete(TunnelFault):
     """The gateway deletes the tunnel's IKE SA (and its CHILD SA) with a DELETE, as Azure does
     when the connection is reset; the on-prem device, which keeps the tunnel up, negotiates a
     new one at once (close_action start). Nothing to restore."""
@@ -74,7 +76,7 @@ class IkeDelete(_TunnelFault):
 
 
 @dataclass
-class KeyChange(_TunnelFault):
+class KeyChange(TunnelFault):
     """The connection's shared key is changed on the gateway only, which then resets the
     tunnel: the device's next IKE SA fails authentication and the tunnel stays down. A step on
     the timeline carries the reason the device's log gives. Restore puts the old key back and
@@ -102,6 +104,6 @@ class KeyChange(_TunnelFault):
     def restore(self, net: "Network") -> Event:
         gateway, device = self._end(net), self._end(net, "on-prem")
         issued = now_ns()
-        gateway.load_key(gateway.spec.psk_file.read_text().strip())
+        gateway.load_key()
         device.initiate()
         return stamp(gateway.node.name, "restore", self, issued)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from testbed.errors import TestbedError
-from testbed.faults.base import Fault, stamp
+from testbed.faults.base import stamp
+from testbed.faults.ike import TunnelFault
 from testbed.model.events import Event, now_ns
-from testbed.model.topo import Topology
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
@@ -18,11 +18,10 @@ SIDES = ("on-prem", "azure")
 
 
 @dataclass
-class Rekey(Fault):
+class Rekey(TunnelFault):
     """The ``side`` end of ``tunnel`` rekeys its CHILD SA. Stamped when the rekey is asked for;
     a step on the timeline marks the new SA installed and names both outbound SPIs."""
 
-    tunnel: str
     side: str = "on-prem"
     within_s: float = 5.0
 
@@ -34,12 +33,8 @@ class Rekey(Fault):
     def describe(self) -> str:
         return f"{self.tunnel}: CHILD SA rekeyed by the {self.side} end"
 
-    def check(self, topo: Topology) -> None:
-        topo.tunnel_named(self.tunnel)
-
     def inject(self, net: "Network") -> Event:
-        assert net.tunnels is not None
-        charon = net.tunnels.charon(net.topo.tunnel_named(self.tunnel), self.side)
+        charon = self._end(net, self.side)
         old = charon.child_spis()
         issued = now_ns()
         charon.rekey_child()
