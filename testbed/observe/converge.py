@@ -47,20 +47,20 @@ def bgp_sessions(net: "Network") -> list[str]:
 
 
 def bgp_stage(net: "Network") -> Check:
-    """``bgp_sessions``, which raises ``Stuck`` once a session's MD5 drops have kept growing
-    for ``MD5_STUCK_S``."""
+    """``bgp_sessions``, which raises ``Stuck``, naming every session with MD5 drops, once one
+    session's drops have kept growing for ``MD5_STUCK_S``."""
     first: dict[tuple[str, str], tuple[float, int]] = {}
 
     def check(_net: "Network") -> list[str]:
-        wrong, stuck = [], []
+        wrong, mismatched, stuck = [], [], False
         for name, n, state, why in _down(net):
             wrong.append(_line(name, n, state, why))
             if why:
+                mismatched.append(why.sentence)
                 since, drops = first.setdefault((name, n.label), (time.monotonic(), why.drops))
-                if time.monotonic() - since >= MD5_STUCK_S and why.drops > drops:
-                    stuck.append(why.sentence)
-        if stuck:
-            raise Stuck("; ".join(dict.fromkeys(stuck)))
+                stuck |= time.monotonic() - since >= MD5_STUCK_S and why.drops > drops
+        if stuck:       # name every mismatched session, not only the first to reach the limit
+            raise Stuck("; ".join(dict.fromkeys(mismatched)))
         return wrong
     return check
 
