@@ -139,7 +139,8 @@ class FaultSteps:
         if self.used:
             timeout = self.net.topo.params["converge.timeout_s"]
             try:
-                converge.wait_stages(self.net, time.monotonic(), timeout)
+                converge.wait_stages(self.net, time.monotonic(), timeout,
+                                     stages=[*converge.stages_for(self.net), ("bfd", converge.bfd_peers)])
             except TimeoutError as e:
                 raise TestbedError(f"the network did not return to its converged state within {timeout} s "
                                    f"after the test's faults were restored ({e}).") from e

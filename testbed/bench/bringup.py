@@ -7,10 +7,10 @@ nodes_ready     the first FRR daemon was forked: nodes, links, addresses and con
 frr_started     the last FRR daemon was forked (from ``/proc``: 10 ms steps)
 tunnels_up      every IPsec tunnel established (VPN topologies only)
 bgp             every BGP session Established   } ``converge.wait_converged`` checks these in
-bfd             every BFD session up            } order, each once the one before it held, every
-fib             every expected route in the FIB } 0.1 s: a stage is stamped when first seen held
-reach           the hosts ping each other       }
-total           converged
+fib             every expected route in the FIB } order, each once the one before it held, every
+reach           the hosts ping each other       } 0.1 s: a stage is stamped when first seen held
+total           converged (forwarding)          }
+bfd             every BFD session up (checked after the others: forwarding does not need it)
 teardown        ``Network.stop`` took this long (not part of the bring-up)
 ==============  ===================================================================================
 """
@@ -25,7 +25,7 @@ from testbed.observe import converge
 from testbed.runtime.net import Network
 from testbed.system.procs import started_monotonic
 
-STAGES = ("nodes_ready", "frr_started", "tunnels_up", "bgp", "bfd", "fib", "reach", "total", "teardown")
+STAGES = ("nodes_ready", "frr_started", "tunnels_up", "bgp", "fib", "reach", "total", "bfd", "teardown")
 OnUp = Callable[[Network, int], None]
 
 

@@ -57,7 +57,7 @@ class Plan:
 QUICK = Plan("quick", bringup_reps=1, trials=2, prefix_counts=(1000,), fib_reps=1,
              probe_loads=((4, 250.0), (4, 1000.0)), probe_windows=1, probe_window_s=1.0,
              chain_start=8, chain_cap=8)
-FULL = Plan("full", bringup_reps=5, trials=10, prefix_counts=(1000, 4000, 10000), fib_reps=5,
+FULL = Plan("full", bringup_reps=5, trials=30, prefix_counts=(1000, 4000, 10000), fib_reps=5,
             probe_loads=((4, 250.0), (4, 1000.0)), probe_windows=5, probe_window_s=2.0,
             chain_start=8, chain_cap=1024)
 

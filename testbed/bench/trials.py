@@ -4,11 +4,12 @@ A trial's cycle is the time between the runner reporting one trial and the next,
 trial's own stamps into
 
 ===============  ==========================================================================
-before_fault     baseline check, watchers and probes started, ``lead_s`` of traffic
+before_fault     baseline check, watchers and probes started, the lead window of traffic
 fault_settled    the fault until the FIBs settled (BFD detection, BGP, FIB)
-settled_restore  ``stable_s`` of stillness and ``validate_s`` of traffic on the new paths
+settled_restore  the FIBs still and traffic on the new paths (the runner's adaptive windows)
 recovery         restore until every FIB and session is back at the baseline
-after            ``validate_s`` of traffic, then analysis, the timeline plot and the files
+after            traffic on the baseline's paths, then analysis and the trial's file (the
+                 timelines are drawn after the last trial)
 ===============  ==========================================================================
 
 The first trial has no previous report to count from, so N trials give N-1 cycles; what the
@@ -56,7 +57,7 @@ def trial_cycle(trials: int, out: Path, run: str) -> dict[str, Any]:
     return {
         "scenario": SCENARIO, "trials": len(reports), "passed": outcome.summary.get("passed"),
         "results": str(outcome.dir), "wall_s": round(wall_s, 2),
-        "options": {k: getattr(runner.Options(), k) for k in ("lead_s", "validate_s", "stable_s", "flows", "rate")},
+        "options": {k: getattr(runner.Options(), k) for k in ("lead_s", "validate_s", "stable_s", "min_traffic_s", "still_s", "flows", "rate")},
         "cycle_s": cycle.to_dict(), "phases_s": summaries(phases),
         "trials_per_min": round(60 / median, 2) if median else None,
         "overhead_s": round(overhead_s, 2) if overhead_s is not None else None,

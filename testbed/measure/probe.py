@@ -33,11 +33,12 @@ Receiving
 
 Record file (``--out``): a header, then one fixed-size record per received packet (flow, flags
 with the kernel-timestamp bit and the received TOS byte, ifindex, seq, send_ns, recv_ns) in the
-layout ``testbed.measure.records`` defines.  Records are buffered (64 KiB, and at least once a
-second) and flushed on exit, SIGTERM and SIGINT.  A JSON sidecar (``--meta``, default
-``<out>.json``) holds the parameters, the record format, the schedule (t0, interval, flow
-offset), packets sent per flow, receive window, send-lateness statistics and CPU used; it is
-written at start (status "running") and rewritten at exit (status "done").
+layout ``testbed.measure.records`` defines.  Records are buffered (64 KiB, and written at
+least every ``records.FLUSH_S``: the runner reads them live) and flushed on exit, SIGTERM and
+SIGINT.  A JSON sidecar (``--meta``, default ``<out>.json``) holds the parameters, the record
+format, the schedule (t0, interval, flow offset), packets sent per flow, receive window,
+send-lateness statistics and CPU used; it is written at start (status "running") and
+rewritten at exit (status "done").
 
 Stops by itself after ``--duration`` seconds of sending plus ``--linger`` seconds of receiving,
 or on SIGTERM/SIGINT (stops sending, drains the sockets once, writes everything, exits 0).
@@ -59,7 +60,7 @@ import sys
 import time
 from typing import Any
 
-from testbed.measure.records import FLAG_KERNEL_TS, FORMAT, RECORD, RECORD_FORMAT, TOS_SHIFT, file_header
+from testbed.measure.records import FLAG_KERNEL_TS, FLUSH_S, FORMAT, RECORD, RECORD_FORMAT, TOS_SHIFT, file_header
 
 MAGIC = 0x54425052
 WIRE = struct.Struct("!IIHHQq")  # 28 bytes
@@ -306,7 +307,8 @@ class Probe:
         deadline = t0
         sending = do_send
         linger_end = None
-        next_flush = now + 1_000_000_000
+        flush_ns = int(FLUSH_S * 1e9)
+        next_flush = now + flush_ns
 
         try:
             while True:
@@ -389,10 +391,10 @@ class Probe:
                                 if off == reclen:
                                     out.write(recbuf)
                                     off = 0
-                    if off and now >= next_flush:  # bound what a SIGKILL can lose to ~1 s
+                    if off and now >= next_flush:  # readers see it live; a SIGKILL loses little
                         out.write(memoryview(recbuf)[:off])
                         off = 0
-                        next_flush = now + 1_000_000_000
+                        next_flush = now + flush_ns
 
                 if not sending:
                     if linger_end is not None and (self.stop or now >= linger_end):

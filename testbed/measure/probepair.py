@@ -1,5 +1,7 @@
 """The probe pair: one ``testbed.measure.probe`` process in each end node, both sending to the other,
-started on a common t0 so both directions are measured over the same time."""
+started on a common t0 so both directions are measured over the same time; ``Delivery`` tells,
+while they run, which flows have delivered traffic since an instant (the runner's windows end
+on it)."""
 from __future__ import annotations
 
 import select
@@ -11,11 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from testbed.errors import TestbedError
+from testbed.measure.records import Tail
 from testbed.model.events import now_ns
 from testbed.system.procs import stop_process
 
 if TYPE_CHECKING:
     from testbed.runtime.net import Network
+
+#: how long the probes wait before their common t0 (two interpreters start meanwhile)
+START_S = 0.15
 
 def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
     ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
@@ -31,7 +37,7 @@ def probes(net: Network, ends: tuple[str, str], workdir: Path, ports: list[int],
     together; yields the record file of each end and stops them (SIGTERM) on exit."""
     a, b = ends
     addr = {a: net.topo.address(a), b: net.topo.address(b)}
-    start_at = now_ns() + 300_000_000
+    start_at = now_ns() + int(START_S * 1e9)
     files = {n: Path(workdir).resolve() / f"{n}.bin" for n in ends}  # a probe may not share our cwd
     procs: list[subprocess.Popen] = []
     try:
@@ -48,3 +54,23 @@ def probes(net: Network, ends: tuple[str, str], workdir: Path, ports: list[int],
     finally:
         for p in procs:
             stop_process(p)
+
+
+class Delivery:
+    """The latest send stamp each flow has delivered in each direction, read live from the
+    receivers' record files: ``missing_since(t)`` names the flows with nothing sent at or
+    after ``t`` delivered yet (empty: traffic flows everywhere)."""
+
+    def __init__(self, ends: tuple[str, str], files: dict[str, Path], flows: int) -> None:
+        a, b = ends
+        self.tails = {f"{a}->{b}": Tail(str(files[b])), f"{b}->{a}": Tail(str(files[a]))}
+        self.latest = {d: [-1] * flows for d in self.tails}
+
+    def missing_since(self, t_ns: int) -> list[str]:
+        for direction, tail in self.tails.items():
+            recs, latest = tail.read(), self.latest[direction]
+            for flow, sent in zip(recs.flow, recs.send_ns):
+                if flow < len(latest) and sent > latest[flow]:
+                    latest[flow] = sent
+        return [f"{d} flow {i}: nothing sent since then delivered yet"
+                for d, latest in self.latest.items() for i, sent in enumerate(latest) if sent < t_ns]

@@ -28,6 +28,9 @@ FILE_HEADER = struct.Struct("<8sII")  # 16 bytes: magic, record size, seq_bits
 RECORD = struct.Struct("<HHiQqq")  # 32 bytes: flow, flags, ifindex, seq, send_ns, recv_ns
 FLAG_KERNEL_TS = 1
 TOS_SHIFT = 8  # the received TOS byte sits in the upper byte of a record's flags
+#: the longest a received record waits in the probe's buffer before it is written (``Tail``
+#: sees it then; a SIGKILL loses at most this much)
+FLUSH_S = 0.1
 RECORD_FORMAT = {
     "header": "<8sII magic=TBPROBE1, record_size, seq_bits",
     "record": "<HHiQqq flow, flags, ifindex, seq, send_ns, recv_ns",
@@ -86,16 +89,19 @@ class Records:
         )
 
 
-def load_records(path: str) -> Records:
-    """Read a probe record file; a torn trailing record (killed writer) is ignored."""
-    with open(path, "rb") as f:
-        data = f.read()
+def _check_header(path: str, data: bytes) -> int:
+    """The ``seq_bits`` of a record file that starts with ``data``."""
     if len(data) < FILE_HEADER.size:
         raise ValueError(f"{path}: too short for a probe record file")
     magic, recsize, seq_bits = FILE_HEADER.unpack_from(data, 0)
     if magic != FILE_MAGIC or recsize != RECORD.size:
         raise ValueError(f"{path}: not a probe record file (magic {magic!r}, size {recsize})")
-    body = memoryview(data)[FILE_HEADER.size:]
+    return seq_bits
+
+
+def parse(body: memoryview, seq_bits: int) -> Records:
+    """The whole records in ``body`` (record bytes after the header); a torn trailing record
+    (a killed or still-writing writer) is left out."""
     body = body[: len(body) - len(body) % RECORD.size]
     if sys.byteorder != "little":  # pragma: no cover - the file is little-endian
         r = Records(seq_bits=seq_bits)
@@ -113,6 +119,37 @@ def load_records(path: str) -> Records:
                    ifindex=array("i", i32[1::8]), seq=array("Q", u64[1::4]),
                    send_ns=array("q", i64[2::4]), recv_ns=array("q", i64[3::4]),
                    seq_bits=seq_bits)
+
+
+def load_records(path: str) -> Records:
+    """Read a probe record file; a torn trailing record (killed writer) is ignored."""
+    with open(path, "rb") as f:
+        data = f.read()
+    seq_bits = _check_header(path, data)
+    return parse(memoryview(data)[FILE_HEADER.size:], seq_bits)
+
+
+class Tail:
+    """Reads a record file while its probe writes it: each ``read`` returns the records
+    written since the last one (the probe flushes at least every ``FLUSH_S``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.seq_bits = 64
+
+    def read(self) -> Records:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        if self.offset == 0:
+            if len(data) < FILE_HEADER.size:
+                return Records(seq_bits=self.seq_bits)
+            self.seq_bits = _check_header(self.path, data)
+            self.offset, data = FILE_HEADER.size, data[FILE_HEADER.size:]
+        whole = len(data) - len(data) % RECORD.size
+        self.offset += whole
+        return parse(memoryview(data)[:whole], self.seq_bits)
 
 
 def load_meta(path: str) -> dict[str, Any]:

@@ -1,27 +1,33 @@
-"""Run a scenario: the topology up once, a flow plan (the probe ports, chosen so every
-equal-cost path carries flows both ways: ``testbed.measure.flowplan``), then N trials, each written the
-moment it ends.
+"""Run scenarios: each topology up once (scenarios of one network and parameters share it), a
+flow plan (the probe ports, chosen so every equal-cost path carries flows both ways:
+``testbed.measure.flowplan``), then N trials, each written the moment it ends.
 
 One trial (RFC 6413: the run outlasts convergence plus a validation time)::
 
     settle    the network is at its baseline: every BGP and BFD session up, every expected
               prefix in each FIB with the same next hops as right after bring-up
     measure   FIB/BGP/BFD watchers (when installed), pcaps on request, then the probe pair
-              (both directions, F flows at R packets/s) with ``lead_s`` of traffic before...
+              (both directions, F flows at R packets/s) until every flow has delivered
+              ``min_traffic_s`` of traffic both ways (at most ``lead_s``)...
     inject    ...the fault, stamped
-    converge  the FIB changes and then holds still for ``stable_s`` (or returns to the
-              baseline, or the fault is held, as the fault's ``settle`` says), within the
-              scenario's deadline; then ``validate_s`` of traffic on the new paths
-    restore   the fault undone, stamped; wait for the baseline again, then ``validate_s``
+    converge  the FIB changes and then holds still for ``still_s`` with traffic delivered on
+              every flow since the change (at most ``stable_s``; or it returns to the baseline,
+              or the fault is held, as the fault's ``settle`` says), within the scenario's
+              deadline; then traffic on the new paths (``min_traffic_s``, at most ``validate_s``)
+    restore   the fault undone, stamped; wait for the baseline again, then traffic on the
+              paths of the baseline (``min_traffic_s``, at most ``validate_s``)
     analyse   outage per flow and direction for the fault and for the failback, paths per
               flow before/during/after, control-plane timings, the scenario's verdict
 
-The network is polled over netlink (cheap: about 1.5 ms per node) every ``poll_s``; BGP and BFD
-sessions through vtysh only when the FIBs are back at the baseline.
+Every window ends as soon as its condition holds (the probes' records are read live), with the
+``Options`` figures as upper bounds; timelines are drawn once the trials are done. The network
+is polled over netlink (cheap: about 1.5 ms per node) every ``poll_s``; BGP and BFD sessions
+through vtysh only when the FIBs are back at the baseline.
 """
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import platform
@@ -62,9 +68,12 @@ class Options:
     pcap: bool = False                        # keep pcaps and probe records of every trial
     flows: int = DEFAULT_FLOWS
     rate: float = DEFAULT_RATE
+    # the windows end when their condition holds; these are their upper bounds (the module's doc)
     lead_s: float = 1.0
     validate_s: float = 1.0
     stable_s: float = 1.0
+    min_traffic_s: float = 0.2                # each window: this much traffic on every flow, both ways
+    still_s: float = 0.3                      # the FIBs unchanged this long before a settle is believed
     baseline_timeout_s: float = 60.0
     poll_s: float = 0.1
     progress: bool = True
@@ -119,7 +128,7 @@ def wait_baseline(net: Network, reference: Snapshot, timeout_s: float, poll_s: f
 
 
 def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: float,
-                 opts: Options, events: list[Event]) -> int | None:
+                 opts: Options, events: list[Event], delivery: probepair.Delivery) -> int | None:
     """After the fault: the instant (ns) the network settled, or None past the deadline."""
     if fault.settle == "hold":
         time.sleep(fault.hold_s)
@@ -136,11 +145,27 @@ def wait_settled(net: Network, fault: Fault, reference: Snapshot, deadline_s: fl
             seen.update(last=snap, changed_at=t)
         if seen["changed_at"] is None:
             return ["no FIB has changed yet"]
-        if t - seen["changed_at"] < opts.stable_s * 1e9:
-            return [f"the FIBs changed less than {opts.stable_s:g} s ago"]
-        return []
+        still_ns = t - seen["changed_at"]
+        if still_ns >= opts.stable_s * 1e9:
+            return []
+        if still_ns < opts.still_s * 1e9:
+            return [f"the FIBs changed less than {opts.still_s:g} s ago"]
+        return delivery.missing_since(seen["changed_at"])  # still, and the traffic found its paths
 
     return seen["changed_at"] if poll(changed_and_still, deadline_s, opts.poll_s).ok else None
+
+
+#: how often a window that waits for traffic reads the probes' records
+TRAFFIC_POLL_S = 0.02
+
+
+def traffic_window(delivery: probepair.Delivery, since_ns: int, opts: Options, longest_s: float) -> int:
+    """Wait until every flow has delivered, both ways, a packet sent ``min_traffic_s`` after
+    ``since_ns`` or more (at most ``longest_s`` after ``since_ns``); the instant it ended."""
+    after = since_ns + int(opts.min_traffic_s * 1e9)
+    left_s = max(0.0, longest_s - (now_ns() - since_ns) / 1e9)
+    poll(lambda: delivery.missing_since(after), left_s, TRAFFIC_POLL_S)
+    return now_ns()
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -279,18 +304,19 @@ def run_trial(ctx: Context, index: int) -> Trial:
         if opts.pcap:
             stack.enter_context(pcaps(net, fault, workdir))
         files = stack.enter_context(probepair.probes(net, net.topo.endpoints, workdir, ctx.ports, opts.rate))
-        time.sleep(opts.lead_s)
+        delivery = probepair.Delivery(net.topo.endpoints, files, len(ctx.ports))
+        traffic_window(delivery, now_ns(), opts, opts.lead_s)
         try:
             inj = fault.inject(net)
-            settled = wait_settled(net, fault, ctx.reference, sc.deadline_s(params), opts, events)
-            time.sleep(opts.validate_s)
+            settled = wait_settled(net, fault, ctx.reference, sc.deadline_s(params), opts, events, delivery)
+            during_from = now_ns()
+            traffic_window(delivery, during_from, opts, opts.validate_s)
         finally:
             if inj is not None:
                 rst = fault.restore(net)
         trial.restored, wrong = wait_baseline(net, ctx.reference, opts.baseline_timeout_s, opts.poll_s, events)
         restored_at = now_ns()
-        time.sleep(opts.validate_s)
-        stop_ns = now_ns()
+        stop_ns = traffic_window(delivery, restored_at, opts, opts.validate_s)
     events += [inj, rst, *fault.steps, *relevant(seen, {e.prefix for e in net.topo.fib})]
     trial.events = sorted(events, key=lambda e: e.t_ns)
     # a trial's time zero is the instant the fault was issued: a slow one (4,000 prefixes
@@ -298,7 +324,7 @@ def run_trial(ctx: Context, index: int) -> Trial:
     trial.inject_ns, trial.restore_ns = inj.detail["issued_ns"], rst.detail["issued_ns"]
     trial.settled_ms = trial.rel_ms(settled) if settled else None
     trial.restored_ms = round((restored_at - trial.restore_ns) / 1e6, 3) if trial.restored else None
-    analyse(trial, ctx, files, inj, rst, stop_ns)
+    analyse(trial, ctx, files, inj, rst, (during_from, restored_at, stop_ns))
     trial.probe["load"] = {"before": load_before, "after": os.getloadavg()}
     verdicts = [sc.expect(net.topo, trial), back_to_baseline(trial)]
     if settled is None:
@@ -312,16 +338,19 @@ def run_trial(ctx: Context, index: int) -> Trial:
     return trial
 
 
-def analyse(trial: Trial, ctx: Context, files: dict[str, Path], inj: Event, rst: Event, stop_ns: int) -> None:
-    """Outage per phase, flow and direction; paths; the traffic series; control-plane timings."""
+def analyse(trial: Trial, ctx: Context, files: dict[str, Path], inj: Event, rst: Event,
+            marks: tuple[int, int, int]) -> None:
+    """Outage per phase, flow and direction; paths (before the fault, in the window from
+    settled to restore, in the one from back at baseline to the end: ``marks``); the traffic
+    series; control-plane timings."""
+    during_from, after_from, stop_ns = marks
     a, b = ctx.net.topo.endpoints
     inject_cut, restore_cut = inj.detail["issued_ns"], rst.detail["issued_ns"]
     run = analyze_files(str(files[a]), str(files[b]), names=(a, b))
     receiver = {f"{a}->{b}": files[b], f"{b}->{a}": files[a]}
     meta = {n: load_meta(str(f) + ".json") for n, f in files.items()}
     t0 = min(m["schedule"]["t0_ns"] for m in meta.values())
-    v = int(ctx.opts.validate_s * 1e9)
-    windows = {"before": (t0, inject_cut), "during": (restore_cut - v, restore_cut), "after": (stop_ns - v, stop_ns)}
+    windows = {"before": (t0, inject_cut), "during": (during_from, restore_cut), "after": (after_from, stop_ns)}
     names = pathmark.names(ctx.points)
     series: dict[str, Any] = {}
     for direction, d in run.directions.items():
@@ -354,13 +383,28 @@ def versions() -> dict[str, str | None]:
 OnTrial = Callable[[Context, Trial], "str | None"]
 
 
-def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> RunOutcome:
-    """Bring the scenario's topology up, run the trials, write the results; the network is
-    always torn down, and every trial that ended is on disk whatever happens after it.
+@dataclass
+class _Plan:
+    """One scenario of a run: its topology (checked), its trial count, and once it starts its
+    writer, notes and trials."""
 
-    ``on_trial`` sees each trial once it is on disk; a reason it returns stops the run there
-    (``summary.json`` keeps it as ``stopped``). With ``opts.resume`` the run goes on in that
-    directory: its trials stay, the remaining ones of its plan run."""
+    scenario: Scenario
+    topo: Any
+    trials_n: int
+    writer: RunWriter | None = None
+    notes: list[str] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
+    stopped: str | None = None
+    finished: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Scenarios with the same key run on one bring-up: the same network, the same parameters."""
+        return self.topo.name, json.dumps(self.topo.params.to_dict(), sort_keys=True, default=str)
+
+
+def _plan(scenario: Scenario, opts: Options) -> _Plan:
+    """Check ``scenario`` against its network before anything starts."""
     topology = opts.network or scenario.topology
     topo = catalog.build(topology, {**scenario.params, **opts.overrides})
     if len(topo.endpoints) != 2:
@@ -371,67 +415,144 @@ def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> R
     if trials_n < 1:
         raise TestbedError(f"{trials_n} trials is not a run: ask for at least 1 (--trials 1), or leave "
                            f"--trials out for the scenario's {scenario.trials}.")
-    notes: list[str] = []
+    return _Plan(scenario, topo, trials_n)
+
+
+def bring_up_key(scenario: Scenario, opts: Options) -> tuple[str, str]:
+    """Scenarios whose keys are equal share a bring-up in ``run_all``."""
+    return _plan(scenario, opts).key
+
+
+def _open(plan: _Plan, opts: Options) -> None:
+    """The plan's results directory: a new one, or with ``opts.resume`` the one to go on with."""
+    sc, topo = plan.scenario, plan.topo
     if opts.resume:
-        writer = RunWriter.reopen(opts.resume)
-        notes += writer.earlier_notes
-        lost = f" (trial {', '.join(map(str, writer.lost))} was in flight and runs again)" if writer.lost else ""
-        notes.append(f"resumed after {len(writer.trials)} trials{lost}")
+        plan.writer = RunWriter.reopen(opts.resume)
+        plan.notes += plan.writer.earlier_notes
+        lost = f" (trial {', '.join(map(str, plan.writer.lost))} was in flight and runs again)" if plan.writer.lost else ""
+        plan.notes.append(f"resumed after {len(plan.writer.trials)} trials{lost}")
     else:
         started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        writer = RunWriter(opts.out, scenario.name, started, {
-            "description": scenario.summary, "topology": topology,
-            "fault": scenario.fault(topo).describe(), "trials_planned": trials_n,
-            "params": topo.params.to_dict(), "overrides": {**scenario.params, **opts.overrides},
+        plan.writer = RunWriter(opts.out, sc.name, started, {
+            "description": sc.summary, "topology": opts.network or sc.topology,
+            "fault": sc.fault(topo).describe(), "trials_planned": plan.trials_n,
+            "params": topo.params.to_dict(), "overrides": {**sc.params, **opts.overrides},
             # docs/azure.md#what-the-testbed-adds: parts Azure does not document, which shape the figures
             "testbed_additions": topo.params.additions(),
             "versions": versions(), "cpus": os.cpu_count(), "load_at_start": os.getloadavg(),
             "probe": {"flows": opts.flows, "rate_pps": opts.rate, "endpoints": list(topo.endpoints)},
         })
-    trials: list[Trial] = list(writer.trials)
-    first = max((t.index for t in trials), default=0) + 1
-    finished = False
-    stopped: str | None = None
-    handler, logger = _NoteHandler(notes), logging.getLogger("testbed")
+    plan.trials = list(plan.writer.trials)
+
+
+def _finish(plan: _Plan) -> None:
+    """The plan's pictures and final summary, whatever stopped it (an interrupted run too)."""
+    if plan.writer is None:
+        return
+    if not plan.finished:
+        plan.notes.append(f"interrupted after {len(plan.trials)} of {plan.trials_n} trials")
+    for trial in plan.trials:  # drawn now, not between trials (each costs a good part of a trial)
+        png = plan.writer.trial_path(trial.index, ".png")
+        if not png.exists():   # a resumed run's earlier trials may have theirs
+            plots.timeline(trial, png)
+    plots.ecdf(plan.trials, plan.writer.dir / "ecdf.png",
+               title=f"{plan.scenario.name}: outage over {len(plan.trials)} trials")
+    plan.writer.write_summary(notes=plan.notes, load_at_end=os.getloadavg(),
+                              **({"stopped": plan.stopped} if plan.stopped else {}))
+
+
+def run(scenario: Scenario, opts: Options, on_trial: OnTrial | None = None) -> RunOutcome:
+    """``run_all`` of one scenario; with ``opts.resume`` the run goes on in that directory: its
+    trials stay, the remaining ones of its plan run."""
+    return run_all([scenario], opts, on_trial)[0]
+
+
+def run_all(scenarios: list[Scenario], opts: Options, on_trial: OnTrial | None = None) -> list[RunOutcome]:
+    """Run each scenario's trials and write its results, in the order given; scenarios of the
+    same network and parameters share one bring-up (a new one when a trial left the network
+    broken). Every scenario is checked before anything starts; the network is always torn
+    down, and every trial that ended is on disk whatever happens after it.
+
+    ``on_trial`` sees each trial once it is on disk; a reason it returns stops that scenario
+    there (``summary.json`` keeps it as ``stopped``)."""
+    if opts.resume and len(scenarios) != 1:
+        raise TestbedError("--resume goes on with one run: name its one scenario.")
+    plans = [_plan(sc, opts) for sc in scenarios]
+    groups: dict[tuple[str, str], list[_Plan]] = {}
+    for plan in plans:
+        groups.setdefault(plan.key, []).append(plan)
+    handler, logger = _NoteHandler([]), logging.getLogger("testbed")
     # the notes only: Python's last-resort handler would also print each warning into the progress bar
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False
     try:
-        with Network(topo, run=opts.run_name) as net:
-            notes.append(f"converged in {converge.wait_converged(net).total_s:.1f} s")
+        for group in groups.values():
+            pending = list(group)
+            while pending:
+                _share_bring_up(pending, opts, on_trial, handler)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    return [RunOutcome(p.writer.dir, load_summary(p.writer.dir), p.trials, p.notes) for p in plans]
+
+
+def _share_bring_up(pending: list[_Plan], opts: Options, on_trial: OnTrial | None, handler: _NoteHandler) -> None:
+    """One bring-up for the ``pending`` plans (same network, same parameters), taken off the
+    list as they run, until a trial leaves the network broken or none are left."""
+    first = current = pending[0]
+    _open(first, opts)
+    handler.notes = first.notes
+    try:
+        with Network(first.topo, run=opts.run_name) as net:
+            # BFD is not awaited here: the first trial's baseline check waits for it (a BFD
+            # session that never comes up fails it), while the flow plan runs meanwhile
+            conv = converge.wait_converged(net, bfd=False)
+            first.notes.append(f"converged in {conv.total_s:.1f} s")
             net.check_behaviours()
-            points = pathmark.mark_points(topo)
+            points = pathmark.mark_points(net.topo)
             pathmark.install(net, points)
             reference = fib_snapshot(net)
             flows = flowplan.plan(net, net.topo.endpoints, net.dir / "preflight", opts.flows)
-            writer.meta["probe"]["plan"] = flows.to_dict()
-            if flows.uncovered:
-                _note(notes, f"{opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
-            ctx = Context(net, scenario, opts, reference, points, flows.ports, writer, notes)
-            with _progress(opts.progress, scenario.name, trials_n, len(trials)) as advance:
-                for k in range(first, trials_n + 1):
-                    trial = run_trial(ctx, k)
-                    writer.add(trial)
-                    plots.timeline(trial, writer.trial_path(k, ".png"))
-                    trials.append(trial)
-                    advance(trial)
-                    stopped = on_trial(ctx, trial) if on_trial else None
-                    if stopped:
-                        _note(notes, f"stopped after trial {k}: {stopped}")
-                        break
-                    net.check_behaviours()  # the trial is on disk; a dead behaviour ends the run
-                    if not trial.restored:
-                        _note(notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
-                        break
-        finished = True
-    finally:  # an interrupted run still gets its picture and a final summary
-        if not finished:
-            notes.append(f"interrupted after {len(trials)} of {trials_n} trials")
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        plots.ecdf(trials, writer.dir / "ecdf.png", title=f"{scenario.name}: outage over {len(trials)} trials")
-        writer.write_summary(notes=notes, load_at_end=os.getloadavg(), **({"stopped": stopped} if stopped else {}))
-    return RunOutcome(writer.dir, load_summary(writer.dir), trials, notes)
+            while pending:
+                current = pending.pop(0)
+                if current.writer is None:
+                    _open(current, opts)
+                    current.notes.append(f"on the network brought up for {first.scenario.name}")
+                handler.notes = current.notes
+                broken = _trials(current, Context(net, current.scenario, opts, reference, points, flows.ports,
+                                                  current.writer, current.notes), flows, on_trial)
+                current.finished = True
+                _finish(current)
+                if broken:
+                    return
+    finally:  # an interrupted or failed run still gets its pictures and a final summary
+        if not current.finished:
+            _finish(current)
+            if current in pending:
+                pending.remove(current)
+
+
+def _trials(plan: _Plan, ctx: Context, flows: flowplan.FlowPlan, on_trial: OnTrial | None) -> bool:
+    """The plan's remaining trials on ``ctx.net``; whether the last one left the network broken."""
+    ctx.writer.meta["probe"]["plan"] = flows.to_dict()
+    if flows.uncovered:
+        _note(plan.notes, f"{ctx.opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
+    first = max((t.index for t in plan.trials), default=0) + 1
+    with _progress(ctx.opts.progress, plan.scenario.name, plan.trials_n, len(plan.trials)) as advance:
+        for k in range(first, plan.trials_n + 1):
+            trial = run_trial(ctx, k)
+            ctx.writer.add(trial)
+            plan.trials.append(trial)
+            advance(trial)
+            plan.stopped = on_trial(ctx, trial) if on_trial else None
+            if plan.stopped:
+                _note(plan.notes, f"stopped after trial {k}: {plan.stopped}")
+                return False
+            ctx.net.check_behaviours()  # the trial is on disk; a dead behaviour ends the run
+            if not trial.restored:
+                _note(plan.notes, f"trial {k} left the network broken ({trial.error}): remaining trials skipped")
+                return True
+    return False
 
 
 @contextmanager

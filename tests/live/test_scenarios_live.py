@@ -1,9 +1,15 @@
 """Every scenario, 3 trials each, against real FRR and strongSwan: each must meet its own
-expectation (the claim its file states), and leave the host as it found it."""
+expectation (the claim its file states), and leave the host as it found it.
+
+Scenarios of the same network and parameters run together on one bring-up (``runner.run_all``,
+as ``testbed run A B C`` does): the first test of such a group runs them all, each test then
+checks its own scenario's outcome."""
+import dataclasses
 import os
 
 import pytest
 
+from testbed.errors import TestbedError
 from testbed.trials import runner, scenario
 
 pytestmark = pytest.mark.integration
@@ -23,14 +29,45 @@ SUITE_NETWORKS = {"er-circuit-down": "two-circuits-hub-spoke",
                   "er-all-circuits-down": "two-circuits-hub-spoke"}
 
 
-@pytest.mark.parametrize("name", [n for n in scenario.names() if n not in IN_DETAIL])
-def test_every_scenario_meets_its_expectation(name, tmp_path):
-    run_name = f"scall{os.getpid() % 10000}"
-    # shorter lead and validation windows than a user's run: the suite must stay quick
-    opts = runner.Options(trials=3, out=tmp_path, progress=False, run_name=run_name,
-                          lead_s=0.5, validate_s=0.5, overrides=SUITE_SETS.get(name, {}),
-                          network=SUITE_NETWORKS.get(name))
-    out = runner.run(scenario.load(name), opts)
+NAMES = [n for n in scenario.names() if n not in IN_DETAIL]
+
+
+def options(name: str, out) -> runner.Options:
+    # shorter upper bounds on the lead and validation windows than a user's run
+    return runner.Options(trials=3, out=out, progress=False, run_name=f"scall{os.getpid() % 10000}",
+                          lead_s=0.5, validate_s=0.5, network=SUITE_NETWORKS.get(name))
+
+
+def suite_scenario(name: str) -> scenario.Scenario:
+    """The scenario with the suite's parameters (``SUITE_SETS``) as its own."""
+    sc = scenario.load(name)
+    return dataclasses.replace(sc, params={**sc.params, **SUITE_SETS.get(name, {})})
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """The outcome of a scenario (or the error of its group's run), its group run on first use."""
+    done: dict[str, runner.RunOutcome | Exception] = {}
+
+    def outcome(name: str):
+        if name not in done:
+            out = tmp_path_factory.mktemp("scenarios")
+            key = runner.bring_up_key(suite_scenario(name), options(name, out))
+            group = [n for n in NAMES if n not in done and SUITE_NETWORKS.get(n) == SUITE_NETWORKS.get(name)
+                     and runner.bring_up_key(suite_scenario(n), options(n, out)) == key]
+            try:
+                done.update(zip(group, runner.run_all([suite_scenario(n) for n in group], options(name, out))))
+            except (TestbedError, OSError) as e:
+                done.update((n, e) for n in group)
+        return done[name]
+    return outcome
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_scenario_meets_its_expectation(name, outcomes):
+    out = outcomes(name)
+    if isinstance(out, Exception):
+        raise out
     failed = [f"trial {t.index}: {t.error or t.reason}" for t in out.trials if not t.ok]
     assert out.summary["trials_done"] == 3
     assert out.summary["ok"], failed

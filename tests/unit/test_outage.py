@@ -257,3 +257,37 @@ def test_bad_file(tmp_path):
     p.write_bytes(b"nope" * 8)
     with pytest.raises(ValueError):
         load_records(str(p))
+
+
+def test_a_tail_reads_a_growing_record_file_record_by_record(tmp_path):
+    from testbed.measure.records import Tail
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"")
+    tail = Tail(str(path))
+    assert len(tail.read()) == 0                       # nothing yet, not even the header
+    recs = [RECORD.pack(0, 1, 5, s, 1000 + s, 2000 + s) for s in range(3)]
+    with open(path, "ab") as f:
+        f.write(file_header(16)[:10])                   # half a header
+    assert len(tail.read()) == 0
+    with open(path, "ab") as f:
+        f.write(file_header(16)[10:] + recs[0] + recs[1][:7])  # a torn second record
+    first = tail.read()
+    assert list(first.seq) == [0] and tail.seq_bits == 16
+    with open(path, "ab") as f:
+        f.write(recs[1][7:] + recs[2])
+    assert list(tail.read().seq) == [1, 2] and len(tail.read()) == 0
+
+
+def test_delivery_names_the_flows_with_nothing_delivered_since_an_instant(tmp_path):
+    from testbed.measure.probepair import Delivery
+    files = {"h1": tmp_path / "h1.bin", "h2": tmp_path / "h2.bin"}
+    # h2 receives h1's two flows (sent at 100 and 200 ns), h1 only flow 0 of h2's (at 300 ns)
+    files["h2"].write_bytes(file_header(64) + RECORD.pack(0, 1, 5, 0, 100, 150) + RECORD.pack(1, 1, 5, 0, 200, 250))
+    files["h1"].write_bytes(file_header(64) + RECORD.pack(0, 1, 5, 0, 300, 350))
+    d = Delivery(("h1", "h2"), files, 2)
+    assert d.missing_since(100) == ["h2->h1 flow 1: nothing sent since then delivered yet"]
+    assert d.missing_since(150) == ["h1->h2 flow 0: nothing sent since then delivered yet",
+                                    "h2->h1 flow 1: nothing sent since then delivered yet"]
+    with open(files["h1"], "ab") as f:
+        f.write(RECORD.pack(1, 1, 5, 0, 400, 450))
+    assert d.missing_since(100) == []
