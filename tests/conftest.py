@@ -7,6 +7,14 @@ import os
 import pytest
 
 
+def pytest_itemcollected(item):
+    # in parallel (scripts/test.sh: xdist --dist loadgroup) a live module's tests stay on one
+    # worker (they share a module's network or run name) unless they name their own group;
+    # marked here, as each is collected, before xdist reads the marks
+    if "tests/live/" in item.nodeid and item.get_closest_marker("xdist_group") is None:
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return

@@ -200,7 +200,8 @@ def standby_tunnel(net: Topology, needs: str) -> Tunnel:
 # After a takeover the new instance knows no on-prem route until the device's BGP session is
 # up again: a device whose session survived the takeover (its hold time had not run out) finds
 # it stale only at its next keepalive, which the new instance answers with a reset; then FRR
-# reconnects (ConnectRetry 1 s) and sends its first update after the 1 s coalesce time.
+# reconnects (1 s in Idle before the first attempt, ConnectRetry 1 s after a failed one) and
+# sends its first update at once (the rendered configs' coalesce-time 0).
 RECONNECT_MS = 3000.0
 
 

@@ -38,16 +38,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from testbed.trials import runner, scenario
     scenarios = [scenario.load(name) for name in args.scenario]  # every name checked up front
     check_probe(args.flows, args.rate)
-    done = []
     try:
         with out_dir(args.out) as out:
             preflight.check(vpn=True)
             install_signal_handlers()
-            for sc in scenarios:
-                opts = runner.Options(trials=args.trials, overrides=overrides(args), out=out, pcap=args.pcap,
-                                      flows=args.flows, rate=args.rate, network=args.network,
-                                      **({"run_name": args.name} if args.name else {}))
-                done.append(runner.run(sc, opts))
+            # scenarios of one network and parameters share a bring-up
+            done = runner.run_all(scenarios, runner.Options(
+                trials=args.trials, overrides=overrides(args), out=out, pcap=args.pcap, flows=args.flows,
+                rate=args.rate, network=args.network, **({"run_name": args.name} if args.name else {})))
     except (Interrupted, KeyboardInterrupt):
         print("interrupted: the trials that ended are on disk", file=sys.stderr)
         return 130

@@ -12,6 +12,9 @@ from testbed.runtime import state
 ROOT = os.geteuid() == 0
 
 
+# alone: it measures the probes' accuracy
+pytestmark = pytest.mark.alone
+
 @pytest.mark.integration
 @pytest.mark.skipif(not ROOT, reason="needs root (namespaces, nftables)")
 def test_calibration_quick():

@@ -14,7 +14,8 @@ from hostcheck import diff, snapshot
 
 from testbed.runtime import state
 
-pytestmark = pytest.mark.integration
+# alone: the host is compared whole before and after
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 TESTBED = [sys.executable, "-m", "testbed.ui.cli"]
 
 

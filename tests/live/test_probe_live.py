@@ -33,8 +33,10 @@ from testbed.observe import converge
 from testbed.runtime import state
 from testbed.system.procs import stop_process
 
+# alone: it measures the probes' CPU cost and accuracy
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.alone,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, nftables)"),
 ]
 

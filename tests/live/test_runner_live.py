@@ -47,3 +47,18 @@ def test_scenario_runs_end_to_end(name, sets, tmp_path):
     else:
         assert all(t.outage_ms < scenario.REACTION_MS for t in out.trials), [t.outage_ms for t in out.trials]
     assert not (Path("/run/testbed") / run_name).exists()  # torn down
+
+
+@pytest.mark.integration
+@live
+def test_scenarios_of_one_network_share_a_bring_up_and_others_get_their_own(tmp_path):
+    """``testbed run A B C``: er-link-flap and msee-maintenance run on one expressroute
+    bring-up; er-primary-blackhole-no-bfd (other parameters) on its own; results in order."""
+    names = ["er-link-flap", "er-primary-blackhole-no-bfd", "msee-maintenance"]
+    opts = runner.Options(trials=1, out=tmp_path, progress=False, run_name=f"scens{os.getpid() % 10000}")
+    outs = runner.run_all([scenario.load(n) for n in names], opts)
+    assert [o.summary["scenario"] for o in outs] == names
+    assert all(o.summary["trials_done"] == 1 for o in outs), [o.notes for o in outs]
+    assert outs[0].notes[0].startswith("converged in") and outs[1].notes[0].startswith("converged in")
+    assert "on the network brought up for er-link-flap" in outs[2].notes
+    assert all((o.dir / "trials" / "001.png").is_file() for o in outs)

@@ -5,11 +5,11 @@ Scenarios of the same network and parameters run together on one bring-up (``run
 as ``testbed run A B C`` does): the first test of such a group runs them all, each test then
 checks its own scenario's outcome."""
 import dataclasses
+import hashlib
 import os
 
 import pytest
 
-from testbed.errors import TestbedError
 from testbed.trials import runner, scenario
 
 pytestmark = pytest.mark.integration
@@ -57,13 +57,19 @@ def outcomes(tmp_path_factory):
                      and runner.bring_up_key(suite_scenario(n), options(n, out)) == key]
             try:
                 done.update(zip(group, runner.run_all([suite_scenario(n) for n in group], options(name, out))))
-            except (TestbedError, OSError) as e:
+            except Exception as e:  # each test of the group reports the run's error, none reruns it
                 done.update((n, e) for n in group)
         return done[name]
     return outcome
 
 
-@pytest.mark.parametrize("name", NAMES)
+def grouped(name: str):
+    """The scenario as a test parameter, in the xdist group of its bring-up (one worker runs it)."""
+    key = repr((SUITE_NETWORKS.get(name), runner.bring_up_key(suite_scenario(name), options(name, None))))
+    return pytest.param(name, marks=pytest.mark.xdist_group(f"scenarios-{hashlib.sha1(key.encode()).hexdigest()[:8]}"))
+
+
+@pytest.mark.parametrize("name", [grouped(n) for n in NAMES])
 def test_every_scenario_meets_its_expectation(name, outcomes):
     out = outcomes(name)
     if isinstance(out, Exception):

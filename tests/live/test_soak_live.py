@@ -16,7 +16,8 @@ import pytest
 import hostcheck
 from testbed.results.store import load_summary
 
-pytestmark = pytest.mark.integration
+# alone: any process in a namespace no run claims counts as left behind
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 REPO = Path(__file__).resolve().parents[2]
 SOAK = [sys.executable, "-m", "testbed.ui.cli", "soak"]
 
