@@ -153,12 +153,11 @@ def wait_converged(net: "Network", timeout: float | None = None, bfd: bool = Tru
                                            stages=[("bfd", bfd_peers)]).stages)
     except Stuck as e:
         net.record(status="failed", error=str(e))
-        raise TestbedError(f"{net.topo.name} cannot converge ({e}): check the keys, configs and logs in {net.dir}.") from e
+        raise TestbedError(f"{net.topo.name} cannot converge ({e}): check the keys, configs and logs, "
+                           f"kept in {net.keep_logs()}.") from e
     except TimeoutError as e:
         net.record(status="failed", error=str(e))
-        raise TestbedError(
-            f"{net.topo.name} did not converge within {timeout:.0f} s ({e}): "
-            f"check the configs and logs in {net.dir}."
-        ) from e
+        raise TestbedError(f"{net.topo.name} did not converge within {timeout:.0f} s ({e}): check the configs "
+                           f"and logs, kept in {net.keep_logs()}.") from e
     net.mark_up(convergence=net.convergence.__dict__)
     return net.convergence

@@ -5,11 +5,13 @@ it stops every daemon by pid, removes every node and its links, and deletes the 
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -100,6 +102,10 @@ class Network:
         from mininet.net import Mininet
         from mininet.node import Node
         setLogLevel("error")
+        # mininet.log makes every logger created after it a MininetLogger, each with its own
+        # stderr handler: the testbed's warnings (they become a run's notes) would also print,
+        # without newlines, into the terminal
+        logging.setLoggerClass(logging.Logger)
         self.mn = Mininet(topo=None, controller=None, build=False, autoSetMacs=False)
         for name in self.topo.nodes():
             self.nodes[name] = self.mn.addHost(name, cls=Node, ip=None)
@@ -245,6 +251,19 @@ class Network:
         out = poll(missing, within_s, 0.02)
         if not out.ok:
             raise TestbedError(f"{out.problems[0]}: check the topology.")
+
+    def keep_logs(self) -> Path:
+        """A copy of the run's configs and logs (FRR's, strongSwan's) that outlives the run,
+        whose own directories go with it: where a failure's message sends the user."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        kept = Path(tempfile.gettempdir()) / f"testbed-{self.run}-{stamp}"
+
+        def special(folder: str, names: list[str]) -> list[str]:  # sockets, pid files' fifos
+            return [n for n in names if not (Path(folder, n).is_file() or Path(folder, n).is_dir())]
+        for src, dst in ((self.dir, kept), (state.work_dir(self.run), kept / "ipsec")):
+            if src.is_dir():
+                shutil.copytree(src, dst, ignore=special, dirs_exist_ok=True)
+        return kept
 
     def record(self, **fields: Any) -> None:
         """Update the run's state file (status, timings, errors) with ``fields``."""

@@ -3,7 +3,9 @@
 Three networks: the reference one (timers, ECMP, prefix limit, MTU, communities), one whose CE
 and MSEE run BFD at different rates, and one whose two ends hold different MD5 keys."""
 import ipaddress
+import logging
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,6 +31,13 @@ def er():
 
 def test_converges_within_10_s(er):
     assert er.convergence.total_s < 10, er.convergence
+
+
+def test_a_logger_made_once_mininet_runs_has_no_handler_of_its_own(er):
+    """Mininet makes later loggers print to stderr themselves; the testbed's warnings must only
+    reach the handlers it sets (a run's notes), not the terminal."""
+    made = logging.getLogger("testbed.after_mininet")
+    assert type(made) is logging.Logger and made.handlers == []
 
 
 def test_msee_timers_and_bfd_are_azure_defaults(er):
@@ -199,6 +208,8 @@ def test_an_md5_mismatch_keeps_the_session_down_and_says_so_early(md5_mismatch):
     net, error, waited = md5_mismatch
     print(f"gave up after {waited:.1f} s: {error}")
     assert "cannot converge" in error and "MD5 mismatch on er-primary" in error, error
+    kept = Path(error.rsplit("kept in ", 1)[1].rstrip("."))  # the run's logs outlive it
+    assert (kept / "ce1" / "frr.log").is_file() and (kept / "msee1" / "frr.conf").is_file(), error
     assert waited < 20                                                    # not the 60 s timeout
     assert {**md5_drops(net.pid("msee1")), **md5_drops(net.pid("ce1"))}.get("TCPMD5Failure", 0) > 0
     time.sleep(3)
