@@ -258,7 +258,7 @@ class Network:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         kept = Path(tempfile.gettempdir()) / f"testbed-{self.run}-{stamp}"
 
-        def special(folder: str, names: list[str]) -> list[str]:  # sockets, pid files' fifos
+        def special(folder: str, names: list[str]) -> list[str]:  # sockets and the like: not copyable
             return [n for n in names if not (Path(folder, n).is_file() or Path(folder, n).is_dir())]
         for src, dst in ((self.dir, kept), (state.work_dir(self.run), kept / "ipsec")):
             if src.is_dir():

@@ -528,8 +528,6 @@ def _share_bring_up(pending: list[_Plan], opts: Options, on_trial: OnTrial | Non
     finally:  # an interrupted or failed run still gets its pictures and a final summary
         if not current.finished:
             _finish(current)
-            if current in pending:
-                pending.remove(current)
 
 
 def _trials(plan: _Plan, ctx: Context, flows: flowplan.FlowPlan, on_trial: OnTrial | None) -> bool:
