@@ -2,22 +2,31 @@
 # One idempotent set-up for the testbed: system packages and the Python environment.
 # Called by the README commands, the Vagrantfile and .ci/run alike.
 # Usage: scripts/setup.sh            (as root; safe to run again)
+#        scripts/setup.sh --vm       the same, and the host tools of scripts/vm.sh (mmdebstrap, QEMU)
+#        scripts/setup.sh --packages the system packages the testbed runs on, one per line, and
+#                                    nothing else (scripts/vm.sh builds its guest with them)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${TESTBED_VENV:-$here/.venv}"
 stamp="$venv/.setup-done"
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: must run as root (network namespaces, FRR and strongSwan need it): try 'sudo $0'." >&2
-    exit 1
-fi
-
 packages=(
     mininet frr frr-pythontools strongswan-charon strongswan-swanctl
     libcharon-extra-plugins libstrongswan-standard-plugins
     nftables iproute2 iputils-ping tcpdump procps python3 python3-venv python3-pip
 )
+case "${1:-}" in
+    --packages) printf '%s\n' "${packages[@]}"; exit 0 ;;
+    --vm) packages+=(mmdebstrap qemu-system-x86 qemu-utils e2fsprogs) ;;
+    "") ;;
+    *) echo "setup: unknown option $1: use --vm, --packages or none." >&2; exit 1 ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: must run as root (network namespaces, FRR and strongSwan need it): try 'sudo $0'." >&2
+    exit 1
+fi
 
 # the HTML report's test opens it in a real browser: Debian's Chromium (Ubuntu's comes as a snap)
 . /etc/os-release

@@ -8,6 +8,7 @@ import ipaddress
 from testbed.azure.addressing import RouterIds, subnet
 from testbed.azure.prefix_limit import PrefixLimitRetry
 from testbed.azure.standby import add_standby
+from testbed.daemons.xfrm import DATAPLANES
 from testbed.errors import TestbedError
 from testbed.model.network.schema import NetworkFile
 from testbed.model.params import Params, network
@@ -20,6 +21,8 @@ APIPA = ("169.254.21.0/30", "169.254.22.0/30")
 def validate(p: Params) -> None:
     if p["vpn.bgp_peering"] not in ("apipa", "gatewaysubnet"):
         raise TestbedError(f"vpn.bgp_peering is {p['vpn.bgp_peering']!r}: use 'apipa' or 'gatewaysubnet'.")
+    if p["vpn.dataplane"] not in DATAPLANES:
+        raise TestbedError(f"vpn.dataplane is {p['vpn.dataplane']!r}: use {', '.join(map(repr, DATAPLANES))}.")
     if not 9 <= p["vpn.dpd_timeout_s"] <= 3600:
         raise TestbedError("vpn.dpd_timeout_s must be within Azure's 9-3600 s: fix the value.")
     if p["vpngw.instances"] not in (1, 2):

@@ -1,7 +1,9 @@
 """The IPsec tunnels of a run: a charon per tunnel end, pre-shared keys, TUN devices, status.
 
-Route-based: traffic selectors 0.0.0.0/0 and no routes from strongSwan; FRR routes over the TUN
-devices kernel-libipsec creates (userspace ESP: this works on kernels with and without XFRM).
+Route-based: traffic selectors 0.0.0.0/0 and no routes from strongSwan; FRR routes over each
+tunnel end's device: an XFRM interface where ESP runs in the kernel, the TUN device of
+kernel-libipsec where it runs in userspace (kernels without XFRM interfaces or ESP), as
+``vpn.dataplane`` and the kernel decide (testbed.daemons.xfrm).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from testbed.daemons import xfrm
 from testbed.daemons.strongswan import Charon, TunnelSpec, dataplane, failure_reason, kill_leftovers
 from testbed.errors import TestbedError
 from testbed.model.params import Params
@@ -55,9 +58,13 @@ def _write_psk(path: Path) -> None:
 class Tunnels:
     """Both ends of every tunnel of a topology, inside the nodes of one run."""
 
-    def __init__(self, topo: Topology, workdir: Path) -> None:
+    def __init__(self, topo: Topology, workdir: Path, dataplane: str = "libipsec") -> None:
+        """``dataplane`` is the one a running run uses (its state's), for a handle on it;
+        :meth:`start` finds its own."""
         self.topo = topo
         self.workdir = workdir
+        self.dataplane = dataplane
+        self.dataplane_why = ""
         self.ends: dict[str, tuple[Charon, Charon]] = {}   # label -> (on-prem, azure)
         self.standby: dict[str, Charon] = {}                # label -> the standby instance's
 
@@ -65,7 +72,7 @@ class Tunnels:
         p = self.topo.params
         common: dict[str, Any] = dict(
             psk_file=psk, ike_lifetime_s=p["vpn.ike_lifetime_s"], child_lifetime_s=p["vpn.child_lifetime_s"],
-            mtu=p["vpn.mtu"], **_dpd(p))
+            mtu=p["vpn.mtu"], dataplane=self.dataplane, if_id=self.topo.tunnels.index(t) + 1, **_dpd(p))
         # The gateway accepts Azure's default lists, or only the connection's custom policy; the
         # device proposes its own, else the custom policy, else TunnelSpec's (AES256/SHA256).
         gateway = {"ike_proposal": p["vpn.ike_proposal"] or p["vpngw.ike_proposals"],
@@ -75,10 +82,10 @@ class Tunnels:
             if p[f"onprem.vpn_{key}"] or p[f"vpn.{key}"]:
                 own[key] = p[f"onprem.vpn_{key}"] or p[f"vpn.{key}"]
         onprem = TunnelSpec(name=t.label, local_addr=t.onprem_outer, remote_addr=t.azure_outer,
-                            initiator=True, routing_table=table, ike_port=t.onprem_ports[0],
+                            initiator=True, routing_table=table, device=t.onprem_tun, ike_port=t.onprem_ports[0],
                             nat_t_port=t.onprem_ports[1], **{**common, **own})
         azure = TunnelSpec(name=t.label, local_addr=t.azure_outer, remote_addr=t.onprem_outer,
-                           initiator=False, routing_table=220, **{**common, **gateway})
+                           initiator=False, routing_table=220, device=t.azure_tun, **{**common, **gateway})
         return onprem, azure
 
     def _psk(self, t: Tunnel) -> Path:
@@ -86,7 +93,10 @@ class Tunnels:
         return Path(given) if given else self.workdir / "psk" / f"{t.label}.key"
 
     def start(self, nodes: dict[str, Any], timeout: float = 15.0) -> None:
-        """Start every charon (in order, so TUN names are as the topology predicts), then wait."""
+        """Find the data plane, start every charon (in order, so TUN names are as the topology
+        predicts), then wait."""
+        first = self.topo.tunnels[0].onprem
+        self.dataplane, self.dataplane_why = xfrm.resolve(self.topo.params["vpn.dataplane"], nodes[first])
         for i, t in enumerate(self.topo.tunnels):
             psk = self._psk(t)
             if not self.topo.params["vpn.psk_file"]:

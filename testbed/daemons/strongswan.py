@@ -1,11 +1,15 @@
 """strongSwan (charon) IPsec tunnels inside Mininet nodes, as an Azure S2S VPN gateway would run them.
 
-One :class:`Charon` manages one charon process for one tunnel (:class:`TunnelSpec`). The kernel
-has no XFRM/ESP, so ESP runs in userspace through the kernel-libipsec plugin: each charon owns a
-TUN device (``ipsecN``) and FRR routes over it; strongSwan itself carries no inner addressing.
-kernel-libipsec creates the TUN device when charon starts and the kernel picks the lowest free
-``ipsecN`` of the namespace, so the name depends on start order: :meth:`Charon.start` reads it
-from charon's log line ``created TUN device: ipsecN``.
+One :class:`Charon` manages one charon process for one tunnel (:class:`TunnelSpec`). Each tunnel
+end has a device ``ipsecN`` that FRR routes over; strongSwan itself carries no inner addressing.
+Where ESP runs is the spec's ``dataplane`` (:mod:`testbed.daemons.xfrm`):
+
+- ``kernel``: the kernel's XFRM. :meth:`Charon.start` creates an XFRM interface of the spec's
+  ``device`` name and ``if_id``; charon binds its SAs and policies to that ``if_id``.
+- ``libipsec``: userspace ESP through the kernel-libipsec plugin, which creates a TUN device when
+  charon starts; the kernel picks the lowest free ``ipsecN`` of the namespace, so the name
+  depends on start order: :meth:`Charon.start` reads it from charon's log line
+  ``created TUN device: ipsecN``.
 
 Separate ``/run`` per charon: charon's pid file (``/run/charon.pid``) is fixed at compile time, so
 two charons in one namespace would refuse to run side by side. Every charon is therefore started
@@ -34,6 +38,7 @@ from typing import Any, Protocol
 import vici
 from vici.exception import CommandException
 
+from testbed.daemons import xfrm
 from testbed.daemons.render import render
 from testbed.errors import TestbedError
 from testbed.system.procs import cmdline, environ, read_pidfile, stop, stop_process
@@ -43,10 +48,16 @@ SWANCTL_BIN = "/usr/sbin/swanctl"
 
 #: Plugins charon loads (``charon.load``); order is load priority. Debian ships no separate
 #: curve25519 plugin (charon would log "failed to load"); openssl provides X25519.
+#: kernel-libipsec must come before kernel-netlink, or kernel-netlink's XFRM backend wins.
 PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 "
     "kernel-libipsec kernel-netlink socket-default vici updown"
 ).split()
+
+
+def plugins(dataplane: str) -> list[str]:
+    """The plugins of a charon whose ESP runs in ``dataplane`` ('kernel' or 'libipsec')."""
+    return [p for p in PLUGINS if dataplane == "libipsec" or p != "kernel-libipsec"]
 
 # sockaddr_un.sun_path is 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
@@ -71,6 +82,11 @@ class TunnelSpec:
     initiator: bool
     #: ip rule table for the routes kernel-libipsec installs; distinct per charon in a namespace.
     routing_table: int
+    #: where ESP runs: 'libipsec' (userspace, over TUN) or 'kernel' (XFRM interface ``device``
+    #: with ``if_id``, distinct per tunnel in a namespace), see testbed.daemons.xfrm
+    dataplane: str = "libipsec"
+    device: str = ""
+    if_id: int = 0
     local_id: str | None = None
     remote_id: str | None = None
     # Azure IKE SA: AES256 / SHA256 / DH group 2, lifetime 28,800 s.
@@ -131,7 +147,8 @@ def _actions(spec: TunnelSpec) -> dict[str, str]:
 
 def render_strongswan_conf(spec: TunnelSpec, *, vici_socket: Path, log_file: Path) -> str:
     """strongswan.conf for the charon of ``spec`` (pass it to charon via STRONGSWAN_CONF)."""
-    return render("strongswan.conf.j2", spec=spec, plugins=PLUGINS, vici_socket=vici_socket, log_file=log_file)
+    return render("strongswan.conf.j2", spec=spec, plugins=plugins(spec.dataplane), vici_socket=vici_socket,
+                  log_file=log_file)
 
 
 def render_swanctl_conf(spec: TunnelSpec, *, updown: Path) -> str:
@@ -151,11 +168,16 @@ def render_swanctl_conf(spec: TunnelSpec, *, updown: Path) -> str:
     )
 
 
+#: How the updown script takes a tunnel's device down and up: carrier on a TUN device (see
+#: updown.sh.j2), the link itself on an XFRM interface (which has no carrier of its own to set).
+_LINK_STATE = {"libipsec": {"on": "carrier on", "off": "carrier off"}, "kernel": {"on": "up", "off": "down"}}
+
+
 def render_updown(spec: TunnelSpec, *, tun: str, count: Path) -> str:
     """The updown script that takes carrier off ``tun`` when the tunnel's last CHILD SA goes
     and gives it back when one is installed (``count`` holds how many are), so that routing
     notices a dead tunnel the way it notices a dead link."""
-    return render("updown.sh.j2", spec=spec, tun=tun, count=count,
+    return render("updown.sh.j2", spec=spec, tun=tun, count=count, state=_LINK_STATE[spec.dataplane],
                   ip=shutil.which("ip") or "/usr/sbin/ip", flock=shutil.which("flock") or "/usr/bin/flock")
 
 
@@ -234,6 +256,11 @@ _FAILURES = (
 _CHILD_ESTABLISHED = re.compile(r"CHILD_SA \S+ established")
 _TUN_CREATED = re.compile(r"created TUN device: (\S+)")
 _PLUGINS_LOADED = re.compile(r"loaded plugins: (.*)")
+
+
+def _tun_created(log_text: str) -> str | None:
+    found = _TUN_CREATED.search(log_text)
+    return found.group(1) if found else None
 
 
 def _match_failure(log_text: str) -> tuple[_Failure, str] | None:
@@ -343,14 +370,14 @@ class Charon:
         )
 
     def _run_in_node(self, argv: list[str]) -> str:
-        proc = self.node.popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        out, _ = proc.communicate(timeout=10)
-        text = out.decode(errors="replace").strip()
-        if proc.returncode != 0:
+        rc, text = xfrm.run_in(self.node, argv)
+        if rc != 0:
             raise self._fail(f"{' '.join(argv)} failed: {text}")
         return text
+
+    @property
+    def kernel_esp(self) -> bool:
+        return self.spec.dataplane == "kernel"
 
     def log_text(self, since_mark: bool = False) -> str:
         """charon's log, from the start or only since the last load()/initiate()."""
@@ -385,9 +412,12 @@ class Charon:
         """Write the configs, start charon and wait until its vici socket answers."""
         if self._proc is not None:
             raise self._fail("charon already started")
-        rules = self._run_in_node(["ip", "rule", "show", "table", str(self.spec.routing_table)])
-        if rules:
-            raise self._fail(f"routing table {self.spec.routing_table} is already in use: {rules}")
+        if self.kernel_esp:
+            xfrm.add_interface(self.node, self.spec.device, self.spec.if_id)
+        else:
+            rules = self._run_in_node(["ip", "rule", "show", "table", str(self.spec.routing_table)])
+            if rules:
+                raise self._fail(f"routing table {self.spec.routing_table} is already in use: {rules}")
         (self.dir / "run").mkdir(parents=True, exist_ok=True)
         self.conf.write_text(
             render_strongswan_conf(self.spec, vici_socket=self.vici_socket, log_file=self.log_file)
@@ -418,12 +448,12 @@ class Charon:
         deadline = time.monotonic() + timeout
         while True:
             self._check_running()
-            tun = _TUN_CREATED.search(self.log_text())
+            tun = self.spec.device if self.kernel_esp else _tun_created(self.log_text())
             if tun and self.vici_socket.exists():
                 try:
                     with self._session() as session:
                         session.version()
-                    self.tun = tun.group(1)
+                    self.tun = tun
                     self._write_updown()
                     return
                 except OSError:
@@ -586,9 +616,9 @@ class Charon:
             session.rekey({"child": self.spec.name})
 
     def attach(self) -> "Charon":
-        """Use a charon another process started (for status): its TUN device from the log."""
-        tun = _TUN_CREATED.search(self.log_text())
-        self.tun = tun.group(1) if tun else None
+        """Use a charon another process started (for status): its device (under libipsec, the
+        TUN device its log names)."""
+        self.tun = self.spec.device if self.kernel_esp else _tun_created(self.log_text())
         return self
 
     def assign_inner(self, address: str, peer: str | None = None) -> None:
@@ -607,11 +637,15 @@ class Charon:
 
     def kill(self) -> int:
         """SIGKILL charon, as a crash would: no DELETE goes out, its userspace ESP and TUN device
-        die with it, its ip rule stays behind (:meth:`drop_rule`). Returns its pid."""
+        die with it, its ip rule stays behind (:meth:`drop_rule`). Under kernel ESP the
+        instance's SAs and XFRM interface go too, so that a crash means the same in both data
+        planes (testbed.daemons.xfrm.drop_tunnel_state). Returns its pid."""
         if self._proc is None:
             raise self._fail("charon is not started by this process, so it cannot be killed here")
         pid = self._proc.pid
         stop_process(self._proc, sig=signal.SIGKILL)
+        if self.kernel_esp:
+            xfrm.drop_tunnel_state(self.node, self.spec.device, self.spec.local_addr, self.spec.remote_addr)
         self._proc = None
         self.tun = None
         return pid
@@ -628,6 +662,8 @@ class Charon:
         # Our own unreaped child: its pid cannot have been reused, no identity check needed.
         if self._proc is not None:
             stop_process(self._proc, timeout=timeout)
+            if self.kernel_esp:  # charon deleted its SAs and policies; the interface is ours
+                xfrm.run_in(self.node, ["ip", "link", "del", self.spec.device])
         self._proc = None
         self.tun = None
         self.pid_file.unlink(missing_ok=True)

@@ -16,7 +16,8 @@ network should do after ``inject``: ``"change"`` (the FIB changes, then holds st
 A scenario takes its faults from here; each kind lives in a module of its own:
 
 - links (``link``): ``LinkDown`` (carrier lost), ``LinkFlap``;
-- silent drops inside a node (``drop``, nftables): ``Blackhole``, ``RandomLoss``; ``Delay`` (``delay``, netem);
+- silent drops inside a node (``drop``, nftables): ``Blackhole``, ``RandomLoss``;
+- shaping with netem (``netem``): ``Delay`` (with jitter), ``Reorder``, ``Rate``;
 - BGP (``bgp``): ``SessionReset``, ``SessionShutdown``, ``PrefixFlood``, ``MoreSpecific``, ``AsPathPrepend``;
 - FRR daemons (``daemon``): ``DaemonKill``;
 - the VPN: ``Rekey`` (``rekey``), ``Takeover`` (``takeover``: the standby gateway instance takes
@@ -28,7 +29,7 @@ from __future__ import annotations
 from testbed.faults.base import Fault, Together
 from testbed.faults.bgp import AsPathPrepend, MoreSpecific, PrefixFlood, SessionReset, SessionShutdown
 from testbed.faults.daemon import DaemonKill
-from testbed.faults.delay import Delay
+from testbed.faults.netem import Delay, Rate, Reorder
 from testbed.faults.drop import Blackhole, RandomLoss
 from testbed.faults.ike import IkeDaemonKill, IkeDelete, KeyChange
 from testbed.faults.link import LinkDown, LinkFlap
@@ -36,5 +37,5 @@ from testbed.faults.rekey import Rekey
 from testbed.faults.takeover import Takeover
 
 __all__ = ["AsPathPrepend", "Blackhole", "DaemonKill", "Delay", "Fault", "IkeDaemonKill", "IkeDelete", "KeyChange", "LinkDown", "LinkFlap",
-           "MoreSpecific", "PrefixFlood", "RandomLoss", "Rekey", "SessionReset", "SessionShutdown",
+           "MoreSpecific", "PrefixFlood", "RandomLoss", "Rate", "Rekey", "Reorder", "SessionReset", "SessionShutdown",
            "Takeover", "Together"]

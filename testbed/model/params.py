@@ -136,6 +136,8 @@ DEFAULTS: dict[str, Param] = {
     "vpn.mtu":               Param(1400, "tunnel MTU"),
     "vpn.mss":               Param(1350, "TCP MSS clamp on the tunnel"),
     "vpn.psk_file":          Param("", "pre-shared key file for both ends (empty: a fresh key per run)"),
+    # Not Azure's (its gateways' ESP is their own): where the emulation runs ESP. docs/azure.md#ipsec-data-plane
+    "vpn.dataplane":         Param("auto", "where ESP runs: 'kernel' (XFRM interfaces), 'libipsec' (userspace, over TUN) or 'auto' (kernel where it has XFRM interfaces and ESP)"),
     "onprem.vpn_psk_file":   Param("", "on-prem device's own key file, if it differs (to rehearse a mismatch)"),
     "onprem.vpn_ike_proposal": Param("", "on-prem device's IKE proposal (empty: the custom policy, else AES256/SHA256/DH2)"),
     "onprem.vpn_esp_proposal": Param("", "on-prem device's ESP proposal (empty: the custom policy, else AES256/SHA256)"),

@@ -125,7 +125,8 @@ class Network:
             self._wait_outer_routes(within_s=10)
             self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
             self.tunnels.start(self.nodes)
-            self.record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3))
+            self.record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3),
+                        dataplane=self.tunnels.dataplane, dataplane_why=self.tunnels.dataplane_why)
         self.record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
         self.t0 = t0
 
@@ -314,7 +315,7 @@ class Network:
         net.pids = {n: info["pid"] for n, info in st["nodes"].items()}
         net.frr = {n: FrrRouter(run, n, net.dir / n / "frr.conf", r.daemons) for n, r in net.topo.routers.items()}
         if net.topo.tunnels:
-            net.tunnels = Tunnels(net.topo, state.work_dir(run))
+            net.tunnels = Tunnels(net.topo, state.work_dir(run), st.get("dataplane", "libipsec"))
         return net
 
     # --- using it (thread-safe: every call forks its own process into the namespace) ---

@@ -533,6 +533,8 @@ def _share_bring_up(pending: list[_Plan], opts: Options, on_trial: OnTrial | Non
 def _trials(plan: _Plan, ctx: Context, flows: flowplan.FlowPlan, on_trial: OnTrial | None) -> bool:
     """The plan's remaining trials on ``ctx.net``; whether the last one left the network broken."""
     ctx.writer.meta["probe"]["plan"] = flows.to_dict()
+    if "dataplane" in ctx.net.state:  # where the tunnels' ESP ran (testbed.daemons.xfrm), and why
+        ctx.writer.meta["ipsec_dataplane"] = {"used": ctx.net.state["dataplane"], "why": ctx.net.state["dataplane_why"]}
     if flows.uncovered:
         _note(plan.notes, f"{ctx.opts.flows} flows leave paths unmeasured: {', '.join(flows.uncovered)}")
     first = max((t.index for t in plan.trials), default=0) + 1

@@ -10,7 +10,7 @@ import pytest
 
 from testbed import faults
 from testbed.errors import TestbedError
-from testbed.faults.delay import netem_available
+from testbed.faults.netem import netem_available
 from testbed.measure import pathmark
 from testbed.model import catalog
 from testbed.observe import converge, peers

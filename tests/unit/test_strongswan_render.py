@@ -260,3 +260,39 @@ def test_the_updown_script_drops_carrier_only_with_the_last_child_sa(spec, tmp_p
     down = verb("down-client")
     assert "set dev ipsec7 carrier off" in down and "show dev ipsec7" in down and "no CHILD SA left" in down
     assert "carrier off" in verb("down-client") and (tmp_path / "child_sas").read_text().strip() == "0"  # stays 0
+
+
+def test_kernel_esp_charon_binds_its_sas_to_the_xfrm_interface(spec: TunnelSpec, tmp_path: Path) -> None:
+    """Kernel ESP: no kernel-libipsec (kernel-netlink's XFRM then installs the SAs), no
+    routing table or rule, and the CHILD SA's SAs and policies on the tunnel's if_id."""
+    from dataclasses import replace
+    kernel = replace(spec, dataplane="kernel", device="ipsec1", if_id=2)
+    conf = render_strongswan_conf(kernel, vici_socket=tmp_path / "c.vici", log_file=tmp_path / "c.log")
+    load = _setting(conf, "load").split()
+    assert "kernel-libipsec" not in load and "kernel-netlink" in load
+    assert _setting(conf, "routing_table") == "0" and _setting(conf, "install_routes") == "no"
+    assert "routing_table_prio" not in conf
+    swanctl = render_swanctl_conf(kernel, updown=tmp_path / "updown.sh")
+    assert _setting(swanctl, "if_id_in") == "2" and _setting(swanctl, "if_id_out") == "2"
+    assert "if_id" not in render_swanctl_conf(spec, updown=tmp_path / "updown.sh")
+
+
+def test_the_updown_script_takes_an_xfrm_interface_down_with_the_last_child_sa(spec, tmp_path, monkeypatch):
+    """An XFRM interface has no carrier to set: its link goes down and up instead."""
+    import subprocess
+    from dataclasses import replace
+
+    from testbed.daemons import strongswan
+    log = tmp_path / "ip.log"
+    stub = tmp_path / "ip"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    stub.chmod(0o755)
+    monkeypatch.setattr(strongswan.shutil, "which", lambda name: str(stub) if name == "ip" else f"/usr/bin/{name}")
+    script = tmp_path / "updown.sh"
+    script.write_text(strongswan.render_updown(replace(spec, dataplane="kernel"), tun="ipsec0",
+                                               count=tmp_path / "child_sas"))
+    script.chmod(0o700)
+    for v in ("up-client", "down-client"):
+        subprocess.run([str(script)], env={"PLUTO_VERB": v}, capture_output=True, check=True)
+    assert log.read_text().splitlines() == ["link set dev ipsec0 up", "link show dev ipsec0",
+                                            "link set dev ipsec0 down", "link show dev ipsec0"]
