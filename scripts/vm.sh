@@ -72,6 +72,9 @@ EOF
 packages() {
     bash "$here/scripts/setup.sh" --packages
     printf '%s\n' linux-image-amd64 kmod mount
+    # the host's venv sees the system's site-packages: what pip found there (yaml, pyparsing on
+    # a Debian host with python3-yaml) must be in the guest's system too
+    printf '%s\n' python3-yaml python3-pyparsing
 }
 image_key() { { packages; guest_init; echo "$suite $mirror"; } | sha256sum | cut -c1-16; }
 
@@ -108,7 +111,7 @@ build() {
     mv "$tmp/vmlinuz" "$tmp/initrd.img" "$tmp/rootfs.img" "$dir/"
     rm -rf "$tmp"
     # images of earlier inputs are not used again
-    find "$cache" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9a-f]\{16\}' ! -name "$key" -exec rm -rf {} +
+    find "$cache" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16}' ! -name "$key" -exec rm -rf {} +
     trap - EXIT
     echo "vm: image $dir built ($(du -sh "$dir" | cut -f1))"
 }
@@ -194,7 +197,10 @@ run_guest() {
 
 case "${1:-}" in
     build) build ;;
-    test) shift; run_guest "python -m pytest -q -p no:cacheprovider -m fullkernel tests/live $(printf '%q ' "$@")" ;;
+    test) shift
+        results="$here/results/vm-$(date -u +%Y%m%dT%H%M%SZ)"
+        echo "vm: the scenarios' results go to $results"
+        run_guest "export TESTBED_VM_RESULTS=$results; python -m pytest -q -p no:cacheprovider -m fullkernel tests/live $(printf '%q ' "$@")" ;;
     run) shift; [ "$#" -gt 0 ] || die "run wants a command: scripts/vm.sh run uname -r"
         # one argument is a shell command line ('uname -r; lsmod'), several are one command's words
         if [ "$#" -eq 1 ]; then run_guest "$1"; else run_guest "$(printf '%q ' "$@")"; fi ;;

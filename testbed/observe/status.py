@@ -52,4 +52,6 @@ def collect(net: "Network") -> dict[str, Any]:
         "errors": st.get("errors", []),   # what the run's behaviours reported (a thread that stopped)
         "bgp": bgp_sessions(net), "paths": paths(net),
         "tunnels": net.tunnels.status() if net.tunnels else [],
+        # where ESP runs and why (testbed.daemons.xfrm.resolve at bring-up)
+        "dataplane": {"used": st["dataplane"], "why": st.get("dataplane_why")} if "dataplane" in st else None,
     }

@@ -37,13 +37,15 @@ def print_status(st: dict) -> None:
     if st.get("tunnels"):
         modes = ", ".join(sorted({row["dataplane"] for row in st["tunnels"]}))
         v = Table(title=f"IPsec tunnels ({modes})", box=box.SIMPLE_HEAD)
-        for col in ("tunnel", "node", "side", "TUN", "IKE SA", "CHILD SA", "up (s)", "bytes in", "bytes out"):
+        for col in ("tunnel", "node", "side", "device", "IKE SA", "CHILD SA", "up (s)", "bytes in", "bytes out"):
             v.add_column(col)
         for row in st["tunnels"]:
             v.add_row(row["tunnel"], row["node"], row["side"], str(row.get("tun")), str(row.get("ike_state")),
                       str(row.get("child_state")), str(row.get("established_s")), str(row.get("bytes_in")),
                       str(row.get("bytes_out")))
         con.print(v)
+        if st.get("dataplane"):
+            con.print(f"ESP data plane: {st['dataplane']['used']} ({st['dataplane']['why']})", highlight=False)
         for row in st["tunnels"]:
             if row.get("reason"):
                 con.print(f"[red]{row['tunnel']} at {row['node']} is down:[/] {row['reason']}", highlight=False)
