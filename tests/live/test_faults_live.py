@@ -13,7 +13,7 @@ from testbed.errors import TestbedError
 from testbed.faults.netem import netem_available
 from testbed.measure import pathmark
 from testbed.model import catalog
-from testbed.observe import converge, peers
+from testbed.observe import checks, converge, peers
 from testbed.system.poll import seconds_until
 
 # --- live -------------------------------------------------------------------------------------
@@ -87,8 +87,10 @@ def test_bgpd_killed_and_started_again(net):
 @live
 def test_prepend_reaches_the_ce_and_goes_away(net):
     def path() -> str:
-        routes = net.frr["ce1"].json("show bgp ipv4 unicast 10.10.0.0/16 json").get("paths", [])
-        return routes[0]["aspath"]["string"] if routes else ""
+        """The AS path ce1 holds from msee1 itself: with the prepend on, ce1's best path may be
+        another one (ce2's, over the interconnect), so the first path listed proves nothing."""
+        paths = checks.bgp_received(net, "ce1", "er-primary").get("10.10.0.0/16", [])
+        return paths[0].get("path", "") if paths else ""
     f = faults.AsPathPrepend("msee1", "er-primary", times=3)
     f.inject(net)
     try:

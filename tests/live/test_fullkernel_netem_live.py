@@ -23,30 +23,33 @@ def pair():
         yield n
 
 
-def _one_way_ms(net, tmp_path, seconds: float = 2.0) -> dict[str, list[float]]:
-    """One-way delays (ms) of probe packets, a->b and b->a, sent for ``seconds`` (one kernel,
-    so one clock: receive minus send stamp is the one-way delay)."""
+def _received(net, workdir, fault=None, rate: float = 200, seconds: float = 2.0) -> dict:
+    """The probe records a->b and b->a of ``seconds`` of traffic at ``rate`` packets/s, with
+    ``fault`` in place meanwhile (and removed after)."""
     from testbed.measure import probepair
     from testbed.measure.records import load_records
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    with probepair.probes(net, ("a", "b"), tmp_path, ports=[40000], rate=200) as files:
-        time.sleep(seconds)
-    out = {}
-    for receiver, direction in (("b", "a->b"), ("a", "b->a")):
-        r = load_records(str(files[receiver]))
-        out[direction] = [(rv - sd) / 1e6 for sd, rv in zip(r.send_ns, r.recv_ns)]
-    return out
+    workdir.mkdir(parents=True, exist_ok=True)
+    if fault:
+        fault.inject(net)
+    try:
+        with probepair.probes(net, ("a", "b"), workdir, ports=[40000], rate=rate) as files:
+            time.sleep(seconds)
+    finally:
+        if fault:
+            fault.restore(net)
+    return {direction: load_records(str(files[receiver])) for receiver, direction in (("b", "a->b"), ("a", "b->a"))}
+
+
+def _one_way_ms(records) -> list[float]:
+    """One-way delays (ms): one kernel, so one clock, and receive minus send stamp is the delay."""
+    return [(rv - sd) / 1e6 for sd, rv in zip(records.send_ns, records.recv_ns)]
 
 
 @needs_netem
 def test_an_injected_50_ms_delay_is_50_ms_more_one_way(pair, tmp_path):
-    base = _one_way_ms(pair, tmp_path / "base")
-    fault = faults.Delay("cal-link", node="a", delay_ms=50)
-    fault.inject(pair)
-    try:
-        delayed = _one_way_ms(pair, tmp_path / "delayed")
-    finally:
-        fault.restore(pair)
+    base = {d: _one_way_ms(r) for d, r in _received(pair, tmp_path / "base").items()}
+    delayed = {d: _one_way_ms(r) for d, r in
+               _received(pair, tmp_path / "delayed", faults.Delay("cal-link", node="a", delay_ms=50)).items()}
     added = {d: statistics.median(delayed[d]) - statistics.median(base[d]) for d in base}
     print(f"\nnetem delay 50 ms on a's end of cal-link: one-way median a->b "
           f"{statistics.median(base['a->b']):.2f} -> {statistics.median(delayed['a->b']):.2f} ms "
@@ -59,24 +62,12 @@ def test_an_injected_50_ms_delay_is_50_ms_more_one_way(pair, tmp_path):
 @needs_netem
 def test_jitter_spreads_the_delay_and_reordering_reorders(pair, tmp_path):
     jitter = faults.Delay("cal-link", node="a", delay_ms=30, jitter_ms=10)
-    jitter.inject(pair)
-    try:
-        spread = _one_way_ms(pair, tmp_path / "jitter")["a->b"]
-    finally:
-        jitter.restore(pair)
+    spread = _one_way_ms(_received(pair, tmp_path / "jitter", jitter)["a->b"])
     deciles = statistics.quantiles(spread, n=10)
     assert deciles[-1] - deciles[0] > 8, deciles  # uniform within 30 +- 10 ms: p90 - p10 about 16 ms
 
-    from testbed.measure import probepair
-    from testbed.measure.records import load_records
     reorder = faults.Reorder("cal-link", node="a", percent=50, delay_ms=20)
-    reorder.inject(pair)
-    try:
-        with probepair.probes(pair, ("a", "b"), tmp_path, ports=[40000], rate=500) as files:
-            time.sleep(2.0)
-    finally:
-        reorder.restore(pair)
-    seq = list(load_records(str(files["b"])).seq)
+    seq = list(_received(pair, tmp_path / "reorder", reorder, rate=500)["a->b"].seq)
     late = sum(1 for x, y in zip(seq, seq[1:]) if y < x)
     print(f"\nnetem jitter 30+-10 ms: p10 {deciles[0]:.1f} p90 {deciles[-1]:.1f} ms; reorder 50 %: "
           f"{late} of {len(seq)} packets arrived after a later one")
@@ -85,15 +76,7 @@ def test_jitter_spreads_the_delay_and_reordering_reorders(pair, tmp_path):
 
 @needs_netem
 def test_a_rate_limit_caps_what_the_link_end_sends(pair, tmp_path):
-    from testbed.measure import probepair
-    from testbed.measure.records import load_records
-    fault = faults.Rate("cal-link", node="a", kbit=64)
-    fault.inject(pair)
-    try:
-        with probepair.probes(pair, ("a", "b"), tmp_path, ports=[40000], rate=1000) as files:
-            time.sleep(2.0)
-    finally:
-        fault.restore(pair)
-    got = {d: len(load_records(str(files[r])).seq) for r, d in (("b", "a->b"), ("a", "b->a"))}
+    got = {d: len(r.seq) for d, r in _received(pair, tmp_path, faults.Rate("cal-link", node="a", kbit=64),
+                                                rate=1000).items()}
     print(f"\nnetem rate 64 kbit/s on a's end: packets received in 2 s: {got}")
     assert got["a->b"] < got["b->a"] / 4

@@ -234,9 +234,9 @@ def test_leftover_pids_ignores_stale_and_foreign(tmp_path: Path) -> None:
     assert leftover_pids(tmp_path) == []
 
 
-def test_the_updown_script_drops_carrier_only_with_the_last_child_sa(spec, tmp_path, monkeypatch):
-    """Run the rendered script with a stand-in for ip: carrier follows the count of CHILD SAs,
-    so a replacing SA (up, then the old one's down) leaves the device up."""
+def _updown(spec: TunnelSpec, tmp_path: Path, monkeypatch, tun: str):
+    """The rendered updown script for ``tun``, run with a stand-in for ip: ``verb(V)`` runs it
+    for PLUTO_VERB V and returns what it asked of ip and printed."""
     import subprocess
 
     from testbed.daemons import strongswan
@@ -246,14 +246,20 @@ def test_the_updown_script_drops_carrier_only_with_the_last_child_sa(spec, tmp_p
     stub.chmod(0o755)
     monkeypatch.setattr(strongswan.shutil, "which", lambda name: str(stub) if name == "ip" else f"/usr/bin/{name}")
     script = tmp_path / "updown.sh"
-    script.write_text(strongswan.render_updown(spec, tun="ipsec7", count=tmp_path / "child_sas"))
+    script.write_text(strongswan.render_updown(spec, tun=tun, count=tmp_path / "child_sas"))
     script.chmod(0o700)
 
     def verb(v: str) -> str:
         log.write_text("")
         out = subprocess.run([str(script)], env={"PLUTO_VERB": v}, capture_output=True, text=True, check=True)
         return log.read_text() + out.stdout
+    return verb
 
+
+def test_the_updown_script_drops_carrier_only_with_the_last_child_sa(spec, tmp_path, monkeypatch):
+    """Carrier follows the count of CHILD SAs, so a replacing SA (up, then the old one's down)
+    leaves the device up."""
+    verb = _updown(spec, tmp_path, monkeypatch, "ipsec7")
     assert "set dev ipsec7 carrier on" in verb("up-client")
     assert "set dev ipsec7 carrier on" in verb("up-client")           # the replacing SA
     assert "carrier" not in verb("down-client")                        # the replaced one goes: one is left
@@ -279,20 +285,7 @@ def test_kernel_esp_charon_binds_its_sas_to_the_xfrm_interface(spec: TunnelSpec,
 
 def test_the_updown_script_takes_an_xfrm_interface_down_with_the_last_child_sa(spec, tmp_path, monkeypatch):
     """An XFRM interface has no carrier to set: its link goes down and up instead."""
-    import subprocess
     from dataclasses import replace
-
-    from testbed.daemons import strongswan
-    log = tmp_path / "ip.log"
-    stub = tmp_path / "ip"
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
-    stub.chmod(0o755)
-    monkeypatch.setattr(strongswan.shutil, "which", lambda name: str(stub) if name == "ip" else f"/usr/bin/{name}")
-    script = tmp_path / "updown.sh"
-    script.write_text(strongswan.render_updown(replace(spec, dataplane="kernel"), tun="ipsec0",
-                                               count=tmp_path / "child_sas"))
-    script.chmod(0o700)
-    for v in ("up-client", "down-client"):
-        subprocess.run([str(script)], env={"PLUTO_VERB": v}, capture_output=True, check=True)
-    assert log.read_text().splitlines() == ["link set dev ipsec0 up", "link show dev ipsec0",
-                                            "link set dev ipsec0 down", "link show dev ipsec0"]
+    verb = _updown(replace(spec, dataplane="kernel"), tmp_path, monkeypatch, "ipsec0")
+    assert verb("up-client").splitlines()[:2] == ["link set dev ipsec0 up", "link show dev ipsec0"]
+    assert verb("down-client").splitlines()[:2] == ["link set dev ipsec0 down", "link show dev ipsec0"]
