@@ -30,6 +30,8 @@ if [ "${1:-}" = guest ]; then
     # shellcheck disable=SC1091
     . .venv/bin/activate
     export PYTHONDONTWRITEBYTECODE=1   # the checkout is the host's: leave no files of the guest's in it
+    # no udev here to make /dev/net/tun, which vpn.dataplane=libipsec needs: the module makes it
+    modprobe tun || echo "testbed-guest: modprobe tun failed: vpn.dataplane=libipsec will be refused"
     echo "testbed-guest: kernel $(uname -r), $(nproc) cpus, running: $(cat "$io/cmd")"
     set +e
     bash -c "$(cat "$io/cmd")" </dev/null

@@ -294,6 +294,16 @@ def dataplane(log_text: str) -> str:
     return "kernel XFRM (kernel-netlink)" if "kernel-netlink" in plugins else "none (no kernel IPsec plugin loaded)"
 
 
+def _exit_text(returncode: int) -> str:
+    """How a process ended, as Popen's return code says: negative is the signal that killed it."""
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
 def _is_our_charon(pid: int, conf: Path) -> bool:
     """True if ``pid`` is a charon started with STRONGSWAN_CONF=conf (guards against pid reuse)."""
     return cmdline(pid).split(" ")[0] == CHARON_BIN and environ(pid).get("STRONGSWAN_CONF") == str(conf)
@@ -396,7 +406,7 @@ class Charon:
             raise self._fail("charon is not started")
         if self._proc.poll() is not None:
             out = (self.dir / "charon.out").read_text(errors="replace").strip()
-            raise self._fail(f"charon exited with status {self._proc.returncode}: {out[-500:]}")
+            raise self._fail(f"charon {_exit_text(self._proc.returncode)}" + (f": {out[-500:]}" if out else ""))
 
     @contextmanager
     def _session(self, timeout: float = 5.0) -> Iterator[vici.Session]:

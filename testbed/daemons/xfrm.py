@@ -14,6 +14,7 @@ interface and SA in that node.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any, Protocol
 
 from testbed.errors import TestbedError
@@ -24,6 +25,11 @@ DATAPLANES = ("auto", "kernel", "libipsec")
 _PROBE_IF, _PROBE_ID = "tbxfrmprobe", 0xFFFF0
 _PROBE_SA = ["src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "spi", "0x100"]
 _PROBE_KEY = "0x" + "11" * 20  # AES-128-GCM: a 16-byte key and a 4-byte salt
+# kernel-libipsec's device: without it the plugin does not load and charon, configured for it,
+# crashes. The nodes share the machine's /dev; udev makes the node on most systems, loading
+# the tun module makes it where none runs (a bare guest).
+TUN_DEVICE = Path("/dev/net/tun")
+_NO_TUN = f"{TUN_DEVICE} is missing (no tun module loaded)"
 
 
 class NodeLike(Protocol):
@@ -56,6 +62,9 @@ def kernel_esp_missing(node: NodeLike) -> str | None:
 def resolve(wanted: str, node: NodeLike) -> tuple[str, str]:
     """The data plane a run uses for ``vpn.dataplane=wanted``, and why (for the run's state)."""
     if wanted == "libipsec":
+        if not TUN_DEVICE.exists():
+            raise TestbedError(f"vpn.dataplane=libipsec needs a TUN device, but {_NO_TUN}: run 'modprobe tun' "
+                               "as root, or use --set vpn.dataplane=auto on a kernel with XFRM interfaces.")
         return "libipsec", "vpn.dataplane=libipsec"
     missing = kernel_esp_missing(node)
     if wanted == "kernel":
@@ -64,6 +73,9 @@ def resolve(wanted: str, node: NodeLike) -> tuple[str, str]:
                                "(userspace ESP) or auto on this kernel.")
         return "kernel", "vpn.dataplane=kernel"
     if missing:
+        if not TUN_DEVICE.exists():
+            raise TestbedError(f"no ESP data plane for the tunnels: {missing}, and userspace ESP needs a TUN "
+                               f"device, but {_NO_TUN}: run 'modprobe tun' as root.")
         return "libipsec", f"auto: {missing}"
     return "kernel", "auto: the kernel has XFRM interfaces and ESP"
 

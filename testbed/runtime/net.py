@@ -124,7 +124,10 @@ class Network:
             # IKE needs the outer routes, which FRR's statics install.
             self._wait_outer_routes(within_s=10)
             self.tunnels = Tunnels(self.topo, state.work_dir(self.run))
-            self.tunnels.start(self.nodes)
+            try:
+                self.tunnels.start(self.nodes)
+            except TestbedError as e:
+                raise self._pointing_at_kept_logs(e) from e
             self.record(status="tunnels up", tunnels_up_s=round(time.monotonic() - t0, 3),
                         dataplane=self.tunnels.dataplane, dataplane_why=self.tunnels.dataplane_why)
         self.record(status="converging", daemons_started_s=round(time.monotonic() - t0, 3))
@@ -265,6 +268,15 @@ class Network:
             if src.is_dir():
                 shutil.copytree(src, dst, ignore=special, dirs_exist_ok=True)
         return kept
+
+    def _pointing_at_kept_logs(self, e: TestbedError) -> TestbedError:
+        """``e`` with its paths into the run's directories, which go when the failed start is
+        cleaned up, pointing into a kept copy instead (or the copy named at its end)."""
+        kept = self.keep_logs()
+        text = str(e).replace(str(state.work_dir(self.run)), str(kept / "ipsec")).replace(str(self.dir), str(kept))
+        if str(kept) not in text:
+            text = f"{text.rstrip('.')}; the run's configs and logs are kept in {kept}."
+        return TestbedError(text)
 
     def record(self, **fields: Any) -> None:
         """Update the run's state file (status, timings, errors) with ``fields``."""

@@ -1,8 +1,10 @@
 """Site-to-site VPN with real strongSwan: tunnels, BGP over them, a lost instance, the tunnel's
 MSS clamp and MTU, the gateway's prefix limit, and bad settings."""
+import shutil
 import subprocess
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from scapy.layers.inet import TCP
@@ -223,6 +225,9 @@ def test_bad_tunnel_settings_fail_fast_with_the_cause(overrides, cause, tmp_path
     msg = str(e.value)
     print(f"{cause}: error after {took:.1f} s: {msg}")
     assert "vpn-tunnel0" in msg and cause in msg and took < 20
+    kept = Path(msg.rsplit("kept in ", 1)[1].rstrip("."))  # the run's own directories are gone
+    assert list(kept.glob("ipsec/*/vpn-tunnel0/charon.log")), f"{kept} holds no charon log"
+    shutil.rmtree(kept)
 
 
 @pytest.mark.parametrize("ike, esp", [("aes128-sha1-modp1024", "aes128-sha1"), ("3des-sha1-modp1024", "3des-sha1"),

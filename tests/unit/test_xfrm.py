@@ -10,6 +10,13 @@ from testbed.daemons import xfrm
 from testbed.errors import TestbedError
 
 
+@pytest.fixture(autouse=True)
+def tun_device(tmp_path, monkeypatch):
+    """A TUN device, whatever this machine has (the test that needs none removes it)."""
+    (tmp_path / "tun").touch()
+    monkeypatch.setattr(xfrm, "TUN_DEVICE", tmp_path / "tun")
+
+
 class FakeNode:
     """Answers ``ip`` as a kernel lacking ``missing`` ('xfrmi', 'esp' or nothing) does."""
 
@@ -57,3 +64,12 @@ def test_an_unknown_data_plane_is_refused():
     from testbed.model import catalog
     with pytest.raises(TestbedError, match="vpn.dataplane is 'xfrm': use 'auto', 'kernel', 'libipsec'"):
         catalog.build("vpn", {"vpn.dataplane": "xfrm"})
+
+
+def test_without_a_tun_device_userspace_esp_is_refused_before_charon_crashes(tmp_path):
+    (tmp_path / "tun").unlink()
+    with pytest.raises(TestbedError, match=r"vpn.dataplane=libipsec needs a TUN device, but .* is missing .*modprobe tun"):
+        xfrm.resolve("libipsec", FakeNode())
+    with pytest.raises(TestbedError, match=r"no ESP data plane for the tunnels: the kernel has no ESP .*modprobe tun"):
+        xfrm.resolve("auto", FakeNode("esp"))
+    assert xfrm.resolve("auto", FakeNode()) == ("kernel", "auto: the kernel has XFRM interfaces and ESP")
