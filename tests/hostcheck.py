@@ -122,6 +122,7 @@ def left_by(run: str, inodes: set[int], before: set[int]) -> list[str]:
             left.append(f"process {pid} in an unclaimed namespace: {cmd[:120]}")
     left += [f"file {p}" for p in (state.run_dir(run), state.work_dir(run), state.ROOT / f".{run}.lock") if p.exists()]
     left += [f"FRR instance {p}" for p in FRR_RUN.glob(f"{run}-*")] if FRR_RUN.is_dir() else []
+    left += [f"file {p}" for _, _, p in state.scratch_dirs(run)]
     return left
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,14 +128,17 @@ def start(lab: Lab, run: str) -> None:
             raise TestbedError(f"run {run!r} is up and is not a lab ({st.get('topology')}): stop it with "
                                f"'testbed down --name {run}' or start the lab under another name with --name.")
         clean_run(run)
-    with tempfile.TemporaryDirectory(prefix="testbed-lab-") as tmp:
+    tmp = state.make_scratch(run)
+    try:
         argv = [sys.executable, "-m", "testbed.ui.cli", "up", lab.topology, "-d", "--no-wait", "--config-as-is",
                 "--name", run, *[f"--set={k}={v}" for k, v in lab.params.items()]]
         for node, src in lab.start_configs().items():
-            conf = Path(tmp) / f"{node}.conf"
+            conf = tmp / f"{node}.conf"
             conf.write_text(with_logfile(src.read_text(), str(state.run_dir(run) / node / "frr.log")))
             argv += ["--config", f"{node}={conf}"]
         res = subprocess.run(argv, capture_output=True, text=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if res.returncode != 0:
         raise TestbedError(res.stderr.strip().removeprefix("testbed: ") or f"'testbed up' failed ({res.returncode}).")
     (state.run_dir(run) / MARKER).write_text(json.dumps({"lab": lab.name}) + "\n")

@@ -45,6 +45,10 @@ def clean_run(run: str) -> list[str]:
     if d.exists():
         shutil.rmtree(d, ignore_errors=True)
         done.append(f"removed {d}")
+    for _, pid, scratch in state.scratch_dirs(run):
+        if not alive(pid):
+            shutil.rmtree(scratch, ignore_errors=True)
+            done.append(f"removed {scratch}")
     fd = state.lock(run)  # free now that the owner is gone: drop the lock file too
     if fd is not None:
         state.unlock(run, fd)
@@ -84,6 +88,7 @@ def clean_all() -> list[str]:
     if state.WORK_ROOT.is_dir():
         runs |= {d.name for d in state.WORK_ROOT.iterdir() if d.is_dir()}
     runs |= {(d / frr.MARKER).read_text().strip() for d in frr.leftover_instances()}
+    runs |= {run for run, _, _ in state.scratch_dirs()}
     done = []
     for run in sorted(runs):
         done += clean_left(run)

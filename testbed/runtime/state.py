@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,26 @@ def read(run: str) -> dict[str, Any] | None:
 def owner_alive(state: dict[str, Any]) -> bool:
     pid = state.get("owner_pid")
     return bool(pid) and alive(pid) and "testbed" in cmdline(pid)
+
+
+_SCRATCH = re.compile(r"^testbed-([a-z][a-z0-9]{0,11})-scratch-(\d+)-")
+
+
+def make_scratch(run: str) -> Path:
+    """A new temporary directory for run ``run`` (a lab's starting configs, until 'up' has read
+    them), named with the run and this process's pid: 'testbed clean' removes one whose process
+    was killed."""
+    return Path(tempfile.mkdtemp(prefix=f"testbed-{check_run_name(run)}-scratch-{os.getpid()}-"))
+
+
+def scratch_dirs(run: str | None = None) -> list[tuple[str, int, Path]]:
+    """The scratch directories there are (of ``run`` only, if given): run, pid, path."""
+    found = []
+    for d in Path(tempfile.gettempdir()).glob("testbed-*-scratch-*"):
+        m = _SCRATCH.match(d.name)
+        if m and d.is_dir() and run in (None, m.group(1)):
+            found.append((m.group(1), int(m.group(2)), d))
+    return found
 
 
 def runs() -> list[str]:
