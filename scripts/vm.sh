@@ -73,10 +73,9 @@ EOF
 # What the image is made of: its hash names the cached image, so a change rebuilds it.
 packages() {
     bash "$here/scripts/setup.sh" --packages
+    # the venv holds every Python requirement (setup.sh), so the guest's system needs only
+    # what the venv takes from it: Debian's mininet, among setup.sh's packages
     printf '%s\n' linux-image-amd64 kmod mount
-    # the host's venv sees the system's site-packages: what pip found there (yaml, pyparsing on
-    # a Debian host with python3-yaml) must be in the guest's system too
-    printf '%s\n' python3-yaml python3-pyparsing
 }
 image_key() { { packages; guest_init; echo "$suite $mirror"; } | sha256sum | cut -c1-16; }
 
@@ -202,7 +201,8 @@ case "${1:-}" in
     test) shift
         results="$here/results/vm-$(date -u +%Y%m%dT%H%M%SZ)"
         echo "vm: the scenarios' results go to $results"
-        run_guest "export TESTBED_VM_RESULTS=$results; python -m pytest -q -p no:cacheprovider -m fullkernel tests/live $(printf '%q ' "$@")" ;;
+        args=""; [ "$#" -eq 0 ] || args="$(printf '%q ' "$@")"   # printf of nothing is '', a path
+        run_guest "export TESTBED_VM_RESULTS=$results; python -m pytest -q -p no:cacheprovider -m fullkernel tests/live $args" ;;
     run) shift; [ "$#" -gt 0 ] || die "run wants a command: scripts/vm.sh run uname -r"
         # one argument is a shell command line ('uname -r; lsmod'), several are one command's words
         if [ "$#" -eq 1 ]; then run_guest "$1"; else run_guest "$(printf '%q ' "$@")"; fi ;;
